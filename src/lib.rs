@@ -11,3 +11,4 @@
 //! - [`tools`]: sub-commands (`check`, `cat`, `inject`, ...).
 
 pub mod message;
+pub mod sandbox;
