@@ -10,5 +10,6 @@
 //! - [`sandbox`]: the Lua engine with hard limits and Heka's Lua API.
 //! - [`tools`]: sub-commands (`check`, `cat`, `inject`, ...).
 
+pub mod config;
 pub mod message;
 pub mod sandbox;

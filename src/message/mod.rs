@@ -3,6 +3,7 @@
 
 mod codec;
 mod framing;
+pub mod pack;
 mod schema;
 pub mod time;
 pub mod uuid;
@@ -13,4 +14,5 @@ pub use framing::{
     MAX_HEADER_SIZE, RECORD_SEPARATOR, Scan, Signer, UNIT_SEPARATOR, authenticate, hmac_digest,
     max_record_size, scan_record, write_framed,
 };
+pub use pack::{Pack, PackMut, PackPool, PackRef};
 pub use schema::{DEFAULT_SEVERITY, Field, FieldValue, Message, Scalar, ValueType};

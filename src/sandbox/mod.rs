@@ -2,3 +2,4 @@
 //! output limits, Heka's Lua API, state preservation and native modules.
 
 pub mod budget;
+pub mod limits;

@@ -1,0 +1,371 @@
+//! Packs: pooled, reusable message buffers (Heka's PipelinePack).
+//!
+//! A [`PackPool`] holds a fixed number of packs. An input takes one
+//! ([`PackPool::get`], waiting when none is free: that is the back-pressure),
+//! fills it through the unique handle [`PackMut`], then freezes it into a
+//! shared [`PackRef`] that the router hands to every plugin whose matcher
+//! matched. When the last holder drops its handle the pack goes back to its
+//! pool with its allocations kept, so the steady path allocates no pack.
+//!
+//! Invariants: a `PackMut` is the only handle to its slot (it is never cloned
+//! and `freeze` consumes it), so `Arc::get_mut` on it always succeeds. The
+//! `holders` counter decides which `PackRef` drop is the last one; that drop
+//! sends the slot home. Another holder may still be between its decrement and
+//! dropping its `Arc` at that moment, so taking a pack waits (yields) until
+//! the slot is unique again, which takes at most that drop.
+
+use std::borrow::Cow;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::{Message, encode_into};
+
+/// A message plus its bookkeeping.
+#[derive(Debug, Default)]
+pub struct Pack {
+    /// The decoded message.
+    pub message: Message,
+    /// Encoded protobuf bytes of `message`, valid when `bytes_valid`.
+    msg_bytes: Vec<u8>,
+    bytes_valid: bool,
+    /// How many times this message was re-injected (`max_message_loops`).
+    pub loop_count: u32,
+    /// Name of the signer that authenticated the message, if any.
+    pub signer: Option<Arc<str>>,
+}
+
+impl Pack {
+    /// The protobuf bytes when they are known to match the message
+    /// (received from the wire, or encoded since the last change).
+    pub fn trusted_bytes(&self) -> Option<&[u8]> {
+        self.bytes_valid.then_some(self.msg_bytes.as_slice())
+    }
+
+    /// The protobuf bytes: the trusted bytes, or a fresh encoding.
+    pub fn msg_bytes(&self) -> Cow<'_, [u8]> {
+        match self.trusted_bytes() {
+            Some(b) => Cow::Borrowed(b),
+            None => {
+                let mut v = Vec::with_capacity(64 + self.message.payload.len());
+                encode_into(&self.message, &mut v);
+                Cow::Owned(v)
+            }
+        }
+    }
+
+    /// Encodes the message now (if needed) and keeps the bytes.
+    pub fn encode_bytes(&mut self) -> &[u8] {
+        if !self.bytes_valid {
+            self.msg_bytes.clear();
+            encode_into(&self.message, &mut self.msg_bytes);
+            self.bytes_valid = true;
+        }
+        &self.msg_bytes
+    }
+
+    /// Stores received bytes as trusted; the caller guarantees that
+    /// `message` was decoded from exactly these bytes.
+    pub fn set_trusted_bytes(&mut self, bytes: &[u8]) {
+        self.msg_bytes.clear();
+        self.msg_bytes.extend_from_slice(bytes);
+        self.bytes_valid = true;
+    }
+
+    /// Buffer for raw record bytes (e.g. a framed message before decoding);
+    /// marks the bytes untrusted until `mark_bytes_trusted`.
+    pub fn raw_buffer(&mut self) -> &mut Vec<u8> {
+        self.bytes_valid = false;
+        &mut self.msg_bytes
+    }
+
+    /// The raw buffer's contents (whatever was last put there).
+    pub fn raw_bytes(&self) -> &[u8] {
+        &self.msg_bytes
+    }
+
+    /// Declares the raw buffer to be the encoding of `message`.
+    pub fn mark_bytes_trusted(&mut self) {
+        self.bytes_valid = true;
+    }
+
+    /// Must be called after changing `message`: the bytes are stale.
+    pub fn invalidate_bytes(&mut self) {
+        self.bytes_valid = false;
+    }
+
+    /// Resets everything for reuse, keeping allocations.
+    pub fn clear(&mut self) {
+        self.message.clear();
+        self.msg_bytes.clear();
+        self.bytes_valid = false;
+        self.loop_count = 0;
+        self.signer = None;
+    }
+}
+
+struct Slot {
+    pack: Pack,
+    holders: AtomicUsize,
+    home: Option<flume::Sender<Arc<Slot>>>,
+}
+
+fn send_home(slot: Arc<Slot>) {
+    if let Some(home) = slot.home.clone() {
+        // The pool's receiver lives as long as any slot (each slot holds a
+        // sender and the pool keeps the receiver); a send only fails while
+        // the whole pool is being torn down, and then dropping is right.
+        let _ = home.send(slot);
+    }
+}
+
+/// Unique, mutable handle to a pack.
+pub struct PackMut {
+    slot: Option<Arc<Slot>>,
+}
+
+impl PackMut {
+    /// A pack that belongs to no pool (tools, tests); freed when dropped.
+    pub fn standalone() -> Self {
+        Self::from_message(Message::default())
+    }
+
+    /// A standalone pack holding `message`.
+    pub fn from_message(message: Message) -> Self {
+        let pack = Pack { message, ..Pack::default() };
+        PackMut { slot: Some(Arc::new(Slot { pack, holders: AtomicUsize::new(1), home: None })) }
+    }
+
+    fn slot(&self) -> &Arc<Slot> {
+        self.slot.as_ref().unwrap_or_else(|| unreachable!("slot is only taken by freeze/drop"))
+    }
+
+    /// Turns the pack into a shared, read-only handle for routing.
+    pub fn freeze(mut self) -> PackRef {
+        let slot = self.slot.take().unwrap_or_else(|| unreachable!("slot is present until freeze"));
+        PackRef { slot: Some(slot) }
+    }
+}
+
+impl Deref for PackMut {
+    type Target = Pack;
+    fn deref(&self) -> &Pack {
+        &self.slot().pack
+    }
+}
+
+impl DerefMut for PackMut {
+    fn deref_mut(&mut self) -> &mut Pack {
+        let slot = self.slot.as_mut().unwrap_or_else(|| unreachable!("slot present"));
+        &mut Arc::get_mut(slot).unwrap_or_else(|| unreachable!("PackMut is unique")).pack
+    }
+}
+
+impl Drop for PackMut {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            send_home(slot);
+        }
+    }
+}
+
+impl std::fmt::Debug for PackMut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PackMut").field(&self.message).finish()
+    }
+}
+
+/// Shared, read-only handle to a routed pack.
+pub struct PackRef {
+    slot: Option<Arc<Slot>>,
+}
+
+impl PackRef {
+    fn slot(&self) -> &Arc<Slot> {
+        self.slot.as_ref().unwrap_or_else(|| unreachable!("slot is only taken by drop"))
+    }
+
+    /// Number of handles sharing this pack.
+    pub fn holders(&self) -> usize {
+        self.slot().holders.load(Ordering::Acquire)
+    }
+}
+
+impl Clone for PackRef {
+    fn clone(&self) -> Self {
+        let slot = self.slot();
+        slot.holders.fetch_add(1, Ordering::Relaxed);
+        PackRef { slot: Some(Arc::clone(slot)) }
+    }
+}
+
+impl Deref for PackRef {
+    type Target = Pack;
+    fn deref(&self) -> &Pack {
+        &self.slot().pack
+    }
+}
+
+impl Drop for PackRef {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.take()
+            && slot.holders.fetch_sub(1, Ordering::AcqRel) == 1
+        {
+            send_home(slot);
+        }
+    }
+}
+
+impl std::fmt::Debug for PackRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PackRef").field(&self.message).finish()
+    }
+}
+
+/// A fixed set of packs (Heka's `poolsize`).
+#[derive(Clone)]
+pub struct PackPool {
+    rx: flume::Receiver<Arc<Slot>>,
+    size: usize,
+}
+
+impl PackPool {
+    /// A pool of `size` empty packs.
+    pub fn new(size: usize) -> Self {
+        let (tx, rx) = flume::unbounded();
+        for _ in 0..size {
+            let slot = Slot {
+                pack: Pack::default(),
+                holders: AtomicUsize::new(1),
+                home: Some(tx.clone()),
+            };
+            let _ = tx.send(Arc::new(slot));
+        }
+        PackPool { rx, size }
+    }
+
+    /// Number of packs the pool was made with.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Packs currently free.
+    pub fn available(&self) -> usize {
+        self.rx.len()
+    }
+
+    fn prepare(mut slot: Arc<Slot>) -> PackMut {
+        let inner = loop {
+            // See the module invariants: a last-but-one holder may still be
+            // dropping its Arc; that takes a moment at most.
+            if Arc::get_mut(&mut slot).is_some() {
+                break Arc::get_mut(&mut slot).unwrap_or_else(|| unreachable!("checked unique"));
+            }
+            std::thread::yield_now();
+        };
+        inner.holders.store(1, Ordering::Relaxed);
+        inner.pack.clear();
+        PackMut { slot: Some(slot) }
+    }
+
+    /// Takes a cleared pack, waiting until one is free.
+    pub fn get(&self) -> PackMut {
+        match self.rx.recv() {
+            Ok(slot) => Self::prepare(slot),
+            // The pool itself holds a receiver and every slot a sender, so
+            // the channel cannot be disconnected while `self` exists.
+            Err(_) => unreachable!("pack pool channel outlives the pool"),
+        }
+    }
+
+    /// Takes a pack, waiting at most `timeout`.
+    pub fn get_timeout(&self, timeout: std::time::Duration) -> Option<PackMut> {
+        self.rx.recv_timeout(timeout).ok().map(Self::prepare)
+    }
+
+    /// Takes a pack if one is free now.
+    pub fn try_get(&self) -> Option<PackMut> {
+        self.rx.try_recv().ok().map(Self::prepare)
+    }
+
+    /// Takes a cleared pack, waiting asynchronously.
+    pub async fn get_async(&self) -> PackMut {
+        match self.rx.recv_async().await {
+            Ok(slot) => Self::prepare(slot),
+            Err(_) => unreachable!("pack pool channel outlives the pool"),
+        }
+    }
+}
+
+impl std::fmt::Debug for PackPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PackPool({}/{} free)", self.available(), self.size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packs_return_to_the_pool_when_the_last_holder_drops() {
+        let pool = PackPool::new(2);
+        let mut a = pool.get();
+        a.message.payload.extend_from_slice(b"hello");
+        assert_eq!(pool.available(), 1);
+        let shared = a.freeze();
+        let copies: Vec<PackRef> = (0..5).map(|_| shared.clone()).collect();
+        assert_eq!(shared.holders(), 6);
+        drop(shared);
+        assert_eq!(pool.available(), 1);
+        drop(copies);
+        assert_eq!(pool.available(), 2);
+        let (b, c) = (pool.get(), pool.get());
+        assert!(b.message.payload.is_empty() && c.message.payload.is_empty(), "cleared");
+        let cap = b.message.payload.capacity().max(c.message.payload.capacity());
+        assert!(cap >= 5, "allocations are kept");
+    }
+
+    #[test]
+    fn empty_pool_blocks_until_a_pack_returns() {
+        let pool = PackPool::new(1);
+        let held = pool.get();
+        assert!(pool.try_get().is_none());
+        assert!(pool.get_timeout(std::time::Duration::from_millis(10)).is_none());
+        let p2 = pool.clone();
+        let t = std::thread::spawn(move || p2.get().message.timestamp);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        drop(held);
+        assert_eq!(t.join().unwrap(), 0);
+    }
+
+    #[test]
+    fn concurrent_drops_never_lose_a_pack() {
+        let pool = PackPool::new(4);
+        for _ in 0..2000 {
+            let shared = pool.get().freeze();
+            let clones: Vec<PackRef> = (0..3).map(|_| shared.clone()).collect();
+            let handles: Vec<_> =
+                clones.into_iter().map(|c| std::thread::spawn(move || drop(c))).collect();
+            drop(shared);
+            handles.into_iter().for_each(|h| h.join().unwrap());
+        }
+        // Every pack can be taken again.
+        let all: Vec<PackMut> = (0..4).map(|_| pool.get()).collect();
+        assert_eq!(all.len(), 4);
+    }
+
+    #[test]
+    fn bytes_are_encoded_lazily_and_trusted_bytes_are_kept() {
+        let mut p = PackMut::standalone();
+        p.message = Message::new();
+        assert!(p.trusted_bytes().is_none());
+        let fresh = p.msg_bytes().into_owned();
+        assert_eq!(crate::message::decode(&fresh).unwrap(), p.message);
+        p.set_trusted_bytes(&fresh);
+        assert_eq!(p.trusted_bytes(), Some(fresh.as_slice()));
+        p.message.payload.push(b'x');
+        p.invalidate_bytes();
+        assert!(p.trusted_bytes().is_none());
+    }
+}
