@@ -44,9 +44,34 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_nanos(total_ns as u64))
 }
 
+/// Serde helper for plugin config structs: reads a Go duration string.
+/// Use as `#[serde(deserialize_with = "crate::config::deserialize_duration")]`.
+pub fn deserialize_duration<'de, D>(deserializer: D) -> Result<Duration, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+    parse_duration(&text).map_err(serde::de::Error::custom)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Rescan {
+        #[serde(deserialize_with = "deserialize_duration")]
+        rescan_interval: Duration,
+    }
+
+    #[test]
+    fn deserializes_duration_fields() {
+        let ok: Rescan = toml::from_str("rescan_interval = \"1m\"").unwrap();
+        assert_eq!(ok.rescan_interval, Duration::from_secs(60));
+        let err = toml::from_str::<Rescan>("rescan_interval = \"1\"").unwrap_err();
+        assert!(err.message().contains("missing unit"), "{err}");
+        assert!(toml::from_str::<Rescan>("rescan_interval = 60").is_err());
+    }
 
     #[test]
     fn parses_go_durations() {
