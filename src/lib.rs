@@ -12,4 +12,6 @@
 
 pub mod config;
 pub mod message;
+pub mod pipeline;
+pub mod plugins;
 pub mod sandbox;

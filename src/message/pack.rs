@@ -21,6 +21,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{Message, encode_into};
 
+/// Buffers larger than this are shrunk when a pack is recycled.
+const SHRINK_ABOVE: usize = 16 * 1024;
+
 /// A message plus its bookkeeping.
 #[derive(Debug, Default)]
 pub struct Pack {
@@ -33,7 +36,15 @@ pub struct Pack {
     pub loop_count: u32,
     /// Name of the signer that authenticated the message, if any.
     pub signer: Option<Arc<str>>,
+    /// Keeps the input position of this message "in flight" until every
+    /// holder is done with it (see `pipeline::ack`). Outputs that buffer
+    /// clone it and drop the clone once their bytes are written.
+    pub guard: Option<DeliveryGuard>,
 }
+
+/// An opaque token whose last drop tells an input that a message it read
+/// has been fully handled.
+pub type DeliveryGuard = Arc<dyn std::any::Any + Send + Sync>;
 
 impl Pack {
     /// The protobuf bytes when they are known to match the message
@@ -89,6 +100,14 @@ impl Pack {
         self.bytes_valid = true;
     }
 
+    /// Decodes the raw buffer into `message`; on success the bytes are
+    /// trusted (kept for outputs that forward protobuf unchanged).
+    pub fn decode_raw(&mut self) -> Result<(), super::DecodeError> {
+        let result = super::decode_into(&self.msg_bytes, &mut self.message);
+        self.bytes_valid = result.is_ok();
+        result
+    }
+
     /// Must be called after changing `message`: the bytes are stale.
     pub fn invalidate_bytes(&mut self) {
         self.bytes_valid = false;
@@ -101,6 +120,14 @@ impl Pack {
         self.bytes_valid = false;
         self.loop_count = 0;
         self.signer = None;
+        self.guard = None;
+        // A huge record once should not pin that much memory in every pack.
+        if self.message.payload.capacity() > SHRINK_ABOVE {
+            self.message.payload.shrink_to(SHRINK_ABOVE);
+        }
+        if self.msg_bytes.capacity() > SHRINK_ABOVE {
+            self.msg_bytes.shrink_to(SHRINK_ABOVE);
+        }
     }
 }
 
@@ -293,6 +320,19 @@ impl PackPool {
         match self.rx.recv_async().await {
             Ok(slot) => Self::prepare(slot),
             Err(_) => unreachable!("pack pool channel outlives the pool"),
+        }
+    }
+}
+
+impl PackPool {
+    /// Takes between one and `max` packs into `out`, waiting for the first.
+    pub fn get_many(&self, max: usize, out: &mut Vec<PackMut>) {
+        out.push(self.get());
+        while out.len() < max {
+            match self.rx.try_recv() {
+                Ok(slot) => out.push(Self::prepare(slot)),
+                Err(_) => break,
+            }
         }
     }
 }

@@ -40,3 +40,120 @@ mod tests {
         assert_eq!(parse_rfc3339("yesterday"), None);
     }
 }
+
+/// Translates a Go time layout ("02/Jan/2006:15:04:05 -0700") into a
+/// strftime format for jiff. Unknown text is kept literally.
+pub fn go_layout_to_strftime(layout: &str) -> String {
+    // Longest tokens first so "January" wins over "Jan", "2006" over "2".
+    const TOKENS: &[(&str, &str)] = &[
+        ("January", "%B"),
+        ("Monday", "%A"),
+        ("Z07:00", "%:z"),
+        ("-07:00", "%:z"),
+        ("Z0700", "%z"),
+        ("-0700", "%z"),
+        ("2006", "%Y"),
+        (".000000000", "%.f"),
+        (".999999999", "%.f"),
+        (".000000", "%.f"),
+        (".999999", "%.f"),
+        (".000", "%.f"),
+        (".999", "%.f"),
+        ("Jan", "%b"),
+        ("Mon", "%a"),
+        ("MST", "%Z"),
+        ("-07", "%z"),
+        ("_2", "%e"),
+        ("01", "%m"),
+        ("02", "%d"),
+        ("03", "%I"),
+        ("04", "%M"),
+        ("05", "%S"),
+        ("06", "%y"),
+        ("15", "%H"),
+        ("PM", "%p"),
+        ("pm", "%P"),
+        ("1", "%m"),
+        ("2", "%d"),
+        ("3", "%I"),
+        ("4", "%M"),
+        ("5", "%S"),
+    ];
+    let mut out = String::new();
+    let mut rest = layout;
+    'outer: while let Some(c) = rest.chars().next() {
+        for (go, fmt) in TOKENS {
+            if let Some(r) = rest.strip_prefix(go) {
+                out.push_str(fmt);
+                rest = r;
+                continue 'outer;
+            }
+        }
+        if c == '%' {
+            out.push_str("%%");
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// Parses `text` with a Go layout or one of Heka's epoch keywords
+/// (`Epoch`, `EpochMilli`, `EpochMicro`, `EpochNano`). Times without a zone
+/// are taken in `tz` (UTC when `None`); a missing year is the current year.
+pub fn parse_with_layout(layout: &str, text: &str, tz: Option<&jiff::tz::TimeZone>) -> Option<i64> {
+    let text = text.trim();
+    let epoch = |scale: f64| text.parse::<f64>().ok().map(|v| (v * scale) as i64);
+    match layout {
+        "Epoch" => return epoch(1e9),
+        "EpochMilli" => return epoch(1e6),
+        "EpochMicro" => return epoch(1e3),
+        "EpochNano" => return text.parse::<i64>().ok(),
+        _ => {}
+    }
+    let fmt = go_layout_to_strftime(layout);
+    parse_strftime(&fmt, text, tz)
+}
+
+/// Parses `text` with a strftime format (see [`parse_with_layout`]).
+pub fn parse_strftime(fmt: &str, text: &str, tz: Option<&jiff::tz::TimeZone>) -> Option<i64> {
+    let mut bdt = jiff::fmt::strtime::parse(fmt, text).ok()?;
+    if bdt.year().is_none() {
+        let year = jiff::ZonedDateTime::now().year();
+        bdt.set_year(Some(year)).ok()?;
+    }
+    if let Ok(ts) = bdt.to_timestamp() {
+        return i64::try_from(ts.as_nanosecond()).ok();
+    }
+    let dt = bdt.to_datetime().ok()?;
+    let zone = tz.cloned().unwrap_or(jiff::tz::TimeZone::UTC);
+    let zoned = dt.to_zoned_datetime(zone).ok()?;
+    i64::try_from(zoned.timestamp().as_nanosecond()).ok()
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    #[test]
+    fn go_layouts_translate_and_parse() {
+        assert_eq!(go_layout_to_strftime("02/Jan/2006:15:04:05 -0700"), "%d/%b/%Y:%H:%M:%S %z");
+        let ns =
+            parse_with_layout("02/Jan/2006:15:04:05 -0700", "10/Feb/2014:08:46:41 -0800", None);
+        assert_eq!(ns, Some(1392050801000000000));
+        let ns = parse_with_layout("2006-01-02 15:04:05", "2014-02-10 16:46:41", None);
+        assert_eq!(ns, Some(1392050801000000000));
+        assert_eq!(parse_with_layout("Epoch", "1392050801.5", None), Some(1392050801500000000));
+        assert_eq!(
+            parse_with_layout("EpochMilli", "1392050801000", None),
+            Some(1392050801000000000)
+        );
+        let berlin = jiff::tz::TimeZone::get("Europe/Berlin").ok();
+        if let Some(tz) = berlin {
+            let ns = parse_with_layout("2006-01-02 15:04:05", "2014-02-10 17:46:41", Some(&tz));
+            assert_eq!(ns, Some(1392050801000000000));
+        }
+        assert_eq!(parse_with_layout("2006-01-02", "not a date", None), None);
+    }
+}

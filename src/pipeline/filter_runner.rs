@@ -1,0 +1,281 @@
+//! The filter runner: one thread per filter that drains the filter's queue,
+//! drives its ticker, routes what it injects (with Heka's loop and
+//! self-match guards), restarts it per its retry policy and keeps counters.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::config::RetryConfig;
+use crate::message::{PackMut, PackPool, PackRef, time::now_ns};
+use crate::plugins::context::{InjectError, Injector, StopSignal};
+use crate::plugins::{Filter, FilterContext, FilterFactory, PluginError, PluginReport};
+
+use super::Events;
+use super::log_limit::LogLimiter;
+use super::retry::RetryHelper;
+use super::router::{QueueItem, Route, Router};
+use super::stats::RunnerStats;
+
+/// How long an injection waits for a free pack before giving up.
+const INJECT_POOL_WAIT: Duration = Duration::from_secs(5);
+/// How often plugin-specific report values are refreshed.
+const REPORT_REFRESH: Duration = Duration::from_secs(1);
+
+/// Everything a filter runner needs.
+pub struct FilterSetup {
+    /// Plugin name.
+    pub name: String,
+    /// Builds the filter on the runner's thread.
+    pub factory: Box<dyn FilterFactory>,
+    /// The filter's queue.
+    pub rx: flume::Receiver<QueueItem>,
+    /// The filter's own route (its matcher guards self-injection).
+    pub route: Arc<Route>,
+    /// `ticker_interval`.
+    pub ticker: Option<Duration>,
+    /// Where injections go.
+    pub router: Arc<Router>,
+    /// The inject pack pool.
+    pub inject_pool: PackPool,
+    /// `[hekad] hostname`.
+    pub hostname: String,
+    /// `[hekad] max_message_loops`.
+    pub max_loops: u32,
+    /// The plugin may stop without stopping the pipeline.
+    pub can_exit: bool,
+    /// Restart policy.
+    pub retries: RetryConfig,
+    /// Counters.
+    pub stats: Arc<RunnerStats>,
+    /// Raised at shutdown (aborts waits for inject packs).
+    pub stop: StopSignal,
+    /// Pipeline events (shutdown requests).
+    pub events: Events,
+}
+
+/// Routes a filter's injections.
+pub(crate) struct RouterInjector<'a> {
+    pub router: &'a Router,
+    pub pool: &'a PackPool,
+    pub own: &'a Route,
+    pub parent_loops: u32,
+    pub max_loops: u32,
+    pub stats: &'a RunnerStats,
+    pub stop: &'a StopSignal,
+    pub pending: Vec<PackMut>,
+}
+
+impl RouterInjector<'_> {
+    /// Routes everything injected since the last flush.
+    pub fn flush(&mut self) {
+        self.router.route(&mut self.pending);
+    }
+}
+
+impl Injector for RouterInjector<'_> {
+    fn new_pack(&mut self) -> Result<PackMut, InjectError> {
+        if let Some(p) = self.pool.try_get() {
+            return Ok(p);
+        }
+        // Our own pending injections hold packs: route them first.
+        self.flush();
+        let deadline = Instant::now() + INJECT_POOL_WAIT;
+        while Instant::now() < deadline {
+            if let Some(p) = self.pool.get_timeout(Duration::from_millis(100)) {
+                return Ok(p);
+            }
+            if self.stop.is_set() {
+                return Err(InjectError::Aborted);
+            }
+        }
+        Err(InjectError::PoolExhausted)
+    }
+
+    fn inject(&mut self, mut pack: PackMut) -> Result<(), InjectError> {
+        pack.loop_count = self.parent_loops + 1;
+        if pack.loop_count > self.max_loops {
+            return Err(InjectError::Loops);
+        }
+        if self.own.matcher.matches(&pack.message) {
+            return Err(InjectError::SelfMatch);
+        }
+        RunnerStats::add(&self.stats.injected, 1);
+        self.pending.push(pack);
+        Ok(())
+    }
+}
+
+/// Starts the filter's thread.
+pub fn spawn(setup: FilterSetup) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name(format!("filter-{}", setup.name)).spawn(move || run(setup))
+}
+
+fn run(setup: FilterSetup) {
+    let span = tracing::info_span!("filter", plugin = %setup.name);
+    let _enter = span.enter();
+    let mut retry = RetryHelper::new(setup.retries.clone());
+    let mut limiter = LogLimiter::new();
+    let reason = loop {
+        let mut filter = match setup.factory.build() {
+            Ok(f) => f,
+            Err(e) => match backoff(&setup, &mut retry, &format!("start failed: {e}")) {
+                Ok(()) => continue,
+                Err(reason) => break reason,
+            },
+        };
+        match drive(&setup, filter.as_mut(), &mut limiter) {
+            Ok(()) => return,
+            Err(e) => {
+                RunnerStats::add(&setup.stats.restarts, 1);
+                if let Err(reason) = backoff(&setup, &mut retry, &e.to_string()) {
+                    break reason;
+                }
+                retry.reset();
+            }
+        }
+    };
+    stop_for_good(&setup.name, &setup.route, &setup.stats, setup.can_exit, &setup.events, reason);
+}
+
+/// Waits before a restart, or says why there will be none.
+fn backoff(setup: &FilterSetup, retry: &mut RetryHelper, why: &str) -> Result<(), String> {
+    tracing::error!(plugin = %setup.name, "Filter failed: {why}");
+    match retry.next() {
+        Some(delay) if !setup.stop.wait(delay) => Ok(()),
+        Some(_) => Err(format!("{why} (shutting down)")),
+        None => Err(why.to_string()),
+    }
+}
+
+/// Marks a plugin as gone: the router stops sending to it, its queue is
+/// released, and without `can_exit` the whole pipeline shuts down.
+pub(crate) fn stop_for_good(
+    name: &str,
+    route: &Route,
+    stats: &RunnerStats,
+    can_exit: bool,
+    events: &Events,
+    reason: String,
+) {
+    route.alive.store(false, std::sync::atomic::Ordering::Relaxed);
+    stats.set_stopped(reason.clone());
+    if can_exit {
+        tracing::warn!(plugin = %name, "Plugin stopped: {reason}");
+    } else {
+        tracing::error!(plugin = %name, "Plugin stopped and can_exit is false; shutting down: {reason}");
+        events.request_shutdown(format!("{name} stopped: {reason}"));
+    }
+}
+
+/// Runs the filter until Stop (Ok) or a fatal error (Err).
+fn drive(
+    setup: &FilterSetup,
+    filter: &mut dyn Filter,
+    limiter: &mut LogLimiter,
+) -> Result<(), PluginError> {
+    let mut injector = RouterInjector {
+        router: &setup.router,
+        pool: &setup.inject_pool,
+        own: &setup.route,
+        parent_loops: 0,
+        max_loops: setup.max_loops,
+        stats: &setup.stats,
+        stop: &setup.stop,
+        pending: Vec::new(),
+    };
+    let mut next_tick = setup.ticker.map(|t| Instant::now() + t);
+    let mut next_report = Instant::now();
+    loop {
+        let item = match next_tick {
+            Some(t) => setup.rx.recv_deadline(t),
+            None => setup.rx.recv_deadline(Instant::now() + REPORT_REFRESH),
+        };
+        match item {
+            Ok(QueueItem::Batch(batch)) => {
+                process_batch(setup, filter, &mut injector, &batch, limiter)?;
+            }
+            Ok(QueueItem::Stop) | Err(flume::RecvTimeoutError::Disconnected) => {
+                injector.parent_loops = 0;
+                let mut cx = FilterContext {
+                    name: &setup.name,
+                    hostname: &setup.hostname,
+                    injector: &mut injector,
+                };
+                filter.stop(&mut cx);
+                injector.flush();
+                refresh_report(setup, filter);
+                return Ok(());
+            }
+            Ok(QueueItem::Reopen) => {}
+            Err(flume::RecvTimeoutError::Timeout) => {}
+        }
+        if let (Some(t), Some(interval)) = (next_tick, setup.ticker)
+            && Instant::now() >= t
+        {
+            injector.parent_loops = 0;
+            let start = Instant::now();
+            let mut cx = FilterContext {
+                name: &setup.name,
+                hostname: &setup.hostname,
+                injector: &mut injector,
+            };
+            let result = filter.timer_event(now_ns(), &mut cx);
+            RunnerStats::add(&setup.stats.timer_events, 1);
+            RunnerStats::add(&setup.stats.timer_ns, start.elapsed().as_nanos() as u64);
+            injector.flush();
+            handle_result(setup, result, limiter)?;
+            next_tick = Some(t + interval).map(|n| n.max(Instant::now()));
+        }
+        if Instant::now() >= next_report {
+            refresh_report(setup, filter);
+            next_report = Instant::now() + REPORT_REFRESH;
+        }
+    }
+}
+
+fn process_batch(
+    setup: &FilterSetup,
+    filter: &mut dyn Filter,
+    injector: &mut RouterInjector<'_>,
+    batch: &[PackRef],
+    limiter: &mut LogLimiter,
+) -> Result<(), PluginError> {
+    let start = Instant::now();
+    for pack in batch {
+        injector.parent_loops = pack.loop_count;
+        let mut cx = FilterContext {
+            name: &setup.name,
+            hostname: &setup.hostname,
+            injector: &mut *injector,
+        };
+        let result = filter.process_message(pack, &mut cx);
+        handle_result(setup, result, limiter)?;
+    }
+    RunnerStats::add(&setup.stats.processed, batch.len() as u64);
+    RunnerStats::add(&setup.stats.process_ns, start.elapsed().as_nanos() as u64);
+    injector.flush();
+    Ok(())
+}
+
+fn handle_result(
+    setup: &FilterSetup,
+    result: Result<(), PluginError>,
+    limiter: &mut LogLimiter,
+) -> Result<(), PluginError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(PluginError::Failed(msg)) => {
+            RunnerStats::add(&setup.stats.failures, 1);
+            limiter.warn(&setup.name, &msg);
+            Ok(())
+        }
+        Err(fatal) => Err(fatal),
+    }
+}
+
+fn refresh_report(setup: &FilterSetup, filter: &dyn Filter) {
+    let mut r = PluginReport::default();
+    filter.report(&mut r);
+    setup.stats.set_plugin_report(r);
+}

@@ -1,0 +1,64 @@
+//! Counters every filter and output runner keeps, read by the report
+//! without stopping the plugin.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::plugins::PluginReport;
+
+/// Counters of one filter or output.
+#[derive(Debug, Default)]
+pub struct RunnerStats {
+    /// Messages processed (`ProcessMessageCount`).
+    pub processed: AtomicU64,
+    /// Messages that failed (`ProcessMessageFailures`).
+    pub failures: AtomicU64,
+    /// Messages injected (`InjectMessageCount`).
+    pub injected: AtomicU64,
+    /// Timer events run.
+    pub timer_events: AtomicU64,
+    /// Total ns spent in process_message (sampled every call).
+    pub process_ns: AtomicU64,
+    /// Total ns spent in timer_event.
+    pub timer_ns: AtomicU64,
+    /// Restarts after failures.
+    pub restarts: AtomicU64,
+    /// Plugin-specific values, refreshed by the runner about once a second.
+    pub plugin: Mutex<PluginReport>,
+    /// Set when the plugin stopped for good, with the reason.
+    pub stopped: Mutex<Option<String>>,
+}
+
+impl RunnerStats {
+    /// Adds `n` to a counter.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Reads a counter.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    /// Average ns per process_message.
+    pub fn avg_process_ns(&self) -> u64 {
+        let n = Self::get(&self.processed);
+        if n == 0 { 0 } else { Self::get(&self.process_ns) / n }
+    }
+
+    /// Average ns per timer_event.
+    pub fn avg_timer_ns(&self) -> u64 {
+        let n = Self::get(&self.timer_events);
+        if n == 0 { 0 } else { Self::get(&self.timer_ns) / n }
+    }
+
+    /// Replaces the plugin-specific values.
+    pub fn set_plugin_report(&self, report: PluginReport) {
+        *self.plugin.lock().unwrap_or_else(|p| p.into_inner()) = report;
+    }
+
+    /// Marks the plugin as stopped for good.
+    pub fn set_stopped(&self, reason: String) {
+        *self.stopped.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
+    }
+}

@@ -1,0 +1,420 @@
+//! Input streams: the splitter runner (buffering, record limits, truncation),
+//! the decode step, and routing of what comes out.
+//!
+//! Each stream of an input (a file sequence, a TCP connection) owns its own
+//! splitter and decoder instances, as in Heka. Native decoders run inline in
+//! the input's thread; decoders that must stay on one thread (Lua sandboxes)
+//! get a thread of their own per stream, fed through a bounded channel, so a
+//! stream's messages keep their order either way.
+
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crate::message::{DeliveryGuard, Field, PackMut, PackPool, time::now_ns, uuid};
+use crate::plugins::context::{InputStats, InputStream, StreamFactory, StreamHeaders};
+use crate::plugins::{
+    DecodeFailure, DecodeOut, Decoder, DecoderFactory, PluginError, Split, Splitter,
+    SplitterFactory,
+};
+
+use super::log_limit::LogLimiter;
+use super::router::Router;
+
+/// Splitter options shared by a stream's splitter runner.
+#[derive(Debug, Clone)]
+pub struct SplitterSettings {
+    /// Deliver oversize records truncated instead of dropping them.
+    pub keep_truncated: bool,
+    /// Largest record, in bytes (Heka's MAX_RECORD_SIZE).
+    pub max_record_size: usize,
+    /// Deliver a partial final record at end of stream.
+    pub deliver_incomplete_final: bool,
+    /// Put records in the raw protobuf buffer instead of Payload.
+    pub use_message_bytes: bool,
+}
+
+/// Decode-failure options of the input.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeOptions {
+    /// Route failed messages with `decode_failure`/`decode_error` fields.
+    pub send_decode_failures: bool,
+    /// Log failures (rate-limited).
+    pub log_decode_failures: bool,
+}
+
+/// Everything needed to make streams for one input.
+pub struct StreamSetup {
+    /// Input name (for logs).
+    pub input_name: String,
+    /// The splitter template.
+    pub splitter: Arc<dyn SplitterFactory>,
+    /// Splitter runner options.
+    pub settings: SplitterSettings,
+    /// The decoder template, if any.
+    pub decoder: Option<Arc<dyn DecoderFactory>>,
+    /// Failure options.
+    pub decode_options: DecodeOptions,
+    /// Where decoded packs go.
+    pub router: Arc<Router>,
+    /// The input pack pool.
+    pub pool: PackPool,
+    /// Packs per routed batch.
+    pub batch_max: usize,
+    /// The input's counters.
+    pub stats: Arc<InputStats>,
+    /// Decoder threads, joined at shutdown.
+    pub decoder_threads: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl StreamFactory for StreamSetup {
+    fn new_stream(&self) -> Result<Box<dyn InputStream>, PluginError> {
+        let stage = match &self.decoder {
+            None => Stage::None,
+            Some(factory) => match factory.build_send() {
+                Some(decoder) => Stage::Inline(DecodeStep::new(decoder?, self)),
+                None => Stage::Thread(spawn_decoder_thread(Arc::clone(factory), self)?),
+            },
+        };
+        self.stats.streams.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Box::new(Stream {
+            input_name: self.input_name.clone(),
+            splitter: self.splitter.build(),
+            settings: self.settings.clone(),
+            buf: Vec::new(),
+            skipping: false,
+            stage,
+            router: Arc::clone(&self.router),
+            pool: self.pool.clone(),
+            spare: Vec::new(),
+            out: Vec::new(),
+            headers: StreamHeaders::default(),
+            guard: None,
+            batch_max: self.batch_max.max(1),
+            stats: Arc::clone(&self.stats),
+            limiter: LogLimiter::new(),
+            now: 0,
+        }))
+    }
+}
+
+/// Decodes packs and handles failures (shared by inline and thread stages).
+struct DecodeStep<D> {
+    decoder: D,
+    options: DecodeOptions,
+    input_name: String,
+    stats: Arc<InputStats>,
+    limiter: LogLimiter,
+    pool: PackPool,
+}
+
+impl<D: std::ops::DerefMut<Target = T>, T: Decoder + ?Sized> DecodeStep<D> {
+    fn new(decoder: D, setup: &StreamSetup) -> Self {
+        DecodeStep {
+            decoder,
+            options: setup.decode_options,
+            input_name: setup.input_name.clone(),
+            stats: Arc::clone(&setup.stats),
+            limiter: LogLimiter::new(),
+            pool: setup.pool.clone(),
+        }
+    }
+
+    fn decode_all(&mut self, packs: &mut Vec<PackMut>, out: &mut Vec<PackMut>) {
+        for pack in packs.drain(..) {
+            let mut dout = DecodeOut::new(out, &self.pool);
+            if let Err(failure) = self.decoder.decode(pack, &mut dout) {
+                self.failed(failure, out);
+            }
+        }
+    }
+
+    fn failed(&mut self, failure: DecodeFailure, out: &mut Vec<PackMut>) {
+        InputStats::inc(&self.stats.decode_failures);
+        if self.options.log_decode_failures {
+            self.limiter.warn(&self.input_name, &format!("Decode failure: {}", failure.message));
+        }
+        if self.options.send_decode_failures
+            && let Some(mut pack) = failure.pack
+        {
+            pack.message.add_field(Field::bool("decode_failure", true));
+            pack.message.add_field(Field::string("decode_error", failure.message));
+            pack.invalidate_bytes();
+            out.push(pack);
+        }
+    }
+}
+
+enum Stage {
+    None,
+    Inline(DecodeStep<Box<dyn Decoder + Send>>),
+    Thread(flume::Sender<Vec<PackMut>>),
+}
+
+fn spawn_decoder_thread(
+    factory: Arc<dyn DecoderFactory>,
+    setup: &StreamSetup,
+) -> Result<flume::Sender<Vec<PackMut>>, PluginError> {
+    let (tx, rx) = flume::bounded::<Vec<PackMut>>(4);
+    let router = Arc::clone(&setup.router);
+    let (ready_tx, ready_rx) = flume::bounded::<Result<(), String>>(1);
+    let step_parts = (
+        setup.decode_options,
+        setup.input_name.clone(),
+        Arc::clone(&setup.stats),
+        setup.pool.clone(),
+    );
+    let handle = std::thread::Builder::new()
+        .name(format!("{}-decoder", setup.input_name))
+        .spawn(move || {
+            let decoder = match factory.build() {
+                Ok(d) => {
+                    let _ = ready_tx.send(Ok(()));
+                    d
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            let (options, input_name, stats, pool) = step_parts;
+            let mut step = DecodeStep {
+                decoder,
+                options,
+                input_name,
+                stats,
+                limiter: LogLimiter::new(),
+                pool,
+            };
+            let mut out = Vec::new();
+            while let Ok(mut batch) = rx.recv() {
+                step.decode_all(&mut batch, &mut out);
+                router.route(&mut out);
+            }
+        })
+        .map_err(|e| PluginError::io("spawning decoder thread", e))?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(PluginError::Fatal(format!("decoder: {e}"))),
+        Err(_) => return Err(PluginError::Fatal("decoder thread died".into())),
+    }
+    setup.decoder_threads.lock().unwrap_or_else(|p| p.into_inner()).push(handle);
+    Ok(tx)
+}
+
+struct Stream {
+    input_name: String,
+    splitter: Box<dyn Splitter>,
+    settings: SplitterSettings,
+    /// Bytes received but not yet part of a delivered record.
+    buf: Vec<u8>,
+    /// Discarding the rest of an oversize record up to the next delimiter.
+    skipping: bool,
+    stage: Stage,
+    router: Arc<Router>,
+    pool: PackPool,
+    spare: Vec<PackMut>,
+    out: Vec<PackMut>,
+    headers: StreamHeaders,
+    guard: Option<DeliveryGuard>,
+    batch_max: usize,
+    stats: Arc<InputStats>,
+    limiter: LogLimiter,
+    now: i64,
+}
+
+impl Stream {
+    /// Scans `data`, delivering records; returns bytes consumed.
+    fn scan(&mut self, data: &[u8]) -> usize {
+        let mut off = 0;
+        while off < data.len() {
+            match self.splitter.find_record(&data[off..]) {
+                Split::NeedMore { skip } => {
+                    if skip > 0 {
+                        InputStats::inc(&self.stats.dropped);
+                        self.limiter.warn(
+                            &self.input_name,
+                            &format!("Skipped {skip} bytes of garbage between records"),
+                        );
+                    }
+                    off += skip;
+                    break;
+                }
+                Split::Record { consumed, record } => {
+                    let consumed = consumed.max(1);
+                    if self.skipping {
+                        self.skipping = false;
+                    } else if !record.is_empty() {
+                        self.emit(&data[off + record.start..off + record.end]);
+                    }
+                    off += consumed;
+                }
+                Split::Oversize { consumed, size } => {
+                    InputStats::inc(&self.stats.dropped);
+                    self.limiter.warn(
+                        &self.input_name,
+                        &format!("record of {size} bytes exceeded the maximum message size and was dropped"),
+                    );
+                    off += consumed.max(1);
+                }
+            }
+        }
+        off
+    }
+
+    /// Handles a partial record that has grown past the record limit.
+    fn check_oversize(&mut self) {
+        let max = self.settings.max_record_size;
+        if self.buf.len() <= max {
+            return;
+        }
+        InputStats::inc(&self.stats.dropped);
+        if self.settings.keep_truncated && !self.skipping {
+            let head = self.buf[..max].to_vec();
+            self.emit(&head);
+            self.limiter.warn(
+                &self.input_name,
+                &format!(
+                    "record exceeded the maximum record size of {max} bytes and was truncated"
+                ),
+            );
+        } else if !self.skipping {
+            self.limiter.warn(
+                &self.input_name,
+                &format!("record exceeded the maximum record size of {max} bytes and was dropped"),
+            );
+        }
+        self.buf.clear();
+        self.skipping = true;
+    }
+
+    fn emit(&mut self, record: &[u8]) {
+        if self.spare.is_empty() {
+            // Route what we hold before waiting for packs: never wait on
+            // packs this stream itself is holding.
+            self.flush_out();
+            self.pool.get_many(self.batch_max, &mut self.spare);
+        }
+        let Some(mut pack) = self.spare.pop() else { return };
+        let bytes = match self.splitter.unframe(record, &mut pack) {
+            Ok(b) => b,
+            Err(reason) => {
+                InputStats::inc(&self.stats.dropped);
+                self.limiter.warn(&self.input_name, &format!("record dropped: {reason}"));
+                self.spare.push(pack);
+                return;
+            }
+        };
+        InputStats::inc(&self.stats.records);
+        if self.settings.use_message_bytes {
+            pack.raw_buffer().extend_from_slice(bytes);
+        } else {
+            pack.message.payload.extend_from_slice(bytes);
+        }
+        let msg = &mut pack.message;
+        msg.uuid.extend_from_slice(&uuid::new_v4());
+        msg.timestamp = self.now;
+        msg.logger.extend_from_slice(&self.headers.logger);
+        msg.msg_type.extend_from_slice(&self.headers.msg_type);
+        msg.hostname.extend_from_slice(&self.headers.hostname);
+        pack.guard = self.guard.clone();
+        self.out.push(pack);
+        if self.out.len() >= self.batch_max {
+            self.flush_out();
+        }
+    }
+
+    fn flush_out(&mut self) {
+        if self.out.is_empty() {
+            return;
+        }
+        match &mut self.stage {
+            Stage::None => self.router.route(&mut self.out),
+            Stage::Inline(step) => {
+                let mut decoded = Vec::with_capacity(self.out.len());
+                step.decode_all(&mut self.out, &mut decoded);
+                self.router.route(&mut decoded);
+            }
+            Stage::Thread(tx) => {
+                let batch = std::mem::take(&mut self.out);
+                if let Err(flume::SendError(lost)) = tx.send(batch) {
+                    self.stats
+                        .decode_failures
+                        .fetch_add(lost.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                    self.limiter.warn(&self.input_name, "decoder thread is gone; batch dropped");
+                }
+            }
+        }
+    }
+}
+
+impl InputStream for Stream {
+    fn deliver(&mut self, data: &[u8]) {
+        self.stats.bytes.fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.now = now_ns();
+        if self.splitter.per_read() {
+            let mut data = data;
+            if data.len() > self.settings.max_record_size {
+                InputStats::inc(&self.stats.dropped);
+                if !self.settings.keep_truncated {
+                    self.limiter.warn(
+                        &self.input_name,
+                        "read exceeded the maximum record size and was dropped",
+                    );
+                    return;
+                }
+                data = &data[..self.settings.max_record_size];
+            }
+            if !data.is_empty() {
+                self.scan(data);
+            }
+        } else if self.buf.is_empty() {
+            // Fast path: split straight from the caller's buffer.
+            let used = self.scan(data);
+            self.buf.extend_from_slice(&data[used..]);
+        } else {
+            self.buf.extend_from_slice(data);
+            let buf = std::mem::take(&mut self.buf);
+            let used = self.scan(&buf);
+            self.buf = buf;
+            self.buf.drain(..used);
+        }
+        self.check_oversize();
+        self.flush_out();
+        self.spare.clear();
+    }
+
+    fn finish_record(&mut self) {
+        if !self.buf.is_empty() && self.settings.deliver_incomplete_final && !self.skipping {
+            let rest = std::mem::take(&mut self.buf);
+            self.now = now_ns();
+            self.emit(&rest);
+        }
+        self.buf.clear();
+        self.skipping = false;
+        self.flush_out();
+        self.spare.clear();
+    }
+
+    fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    fn set_guard(&mut self, guard: Option<DeliveryGuard>) {
+        self.guard = guard;
+    }
+
+    fn set_headers(&mut self, headers: StreamHeaders) {
+        self.headers = headers;
+    }
+
+    fn set_signers(&mut self, keys: Arc<crate::plugins::SignerKeys>) {
+        self.splitter.set_signers(keys);
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.flush_out();
+        self.stats.streams.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}

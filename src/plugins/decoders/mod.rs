@@ -1,0 +1,7 @@
+//! Decoders: turn raw records into structured messages.
+
+pub mod multi;
+pub mod payload_regex;
+pub mod protobuf;
+pub mod scribble;
+pub mod template;

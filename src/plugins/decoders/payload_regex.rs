@@ -1,0 +1,163 @@
+//! `PayloadRegexDecoder`: matches the Payload against a regex with named
+//! captures and fills the message from a template (`[x.message_fields]`).
+//! A capture named `Timestamp` is parsed with `timestamp_layout` (a Go
+//! layout or `Epoch`/`EpochMilli`/`EpochMicro`/`EpochNano`) in
+//! `timestamp_location`; one named `Severity` is mapped through
+//! `[x.severity_map]` or parsed as a number. Fields are strings, as in Heka.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use regex::bytes::Regex;
+use serde::Deserialize;
+
+use super::template::MessageTemplate;
+use crate::config::{Category, ConfigError};
+use crate::message::{PackMut, time::parse_with_layout};
+use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
+use crate::plugins::{DecodeFailure, DecodeOut, Decoder, DecoderFactory, PluginError};
+
+/// Options of `PayloadRegexDecoder`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PayloadRegexDecoderConfig {
+    /// The regex (must have capture groups).
+    pub match_regex: String,
+    /// Severity names to numbers.
+    pub severity_map: HashMap<String, i32>,
+    /// The message template.
+    pub message_fields: BTreeMap<String, String>,
+    /// Layout of the `Timestamp` capture.
+    pub timestamp_layout: String,
+    /// Zone of timestamps without one (IANA name).
+    pub timestamp_location: String,
+    /// Log decode errors (counted either way).
+    pub log_errors: bool,
+}
+
+impl Default for PayloadRegexDecoderConfig {
+    fn default() -> Self {
+        PayloadRegexDecoderConfig {
+            match_regex: String::new(),
+            severity_map: HashMap::new(),
+            message_fields: BTreeMap::new(),
+            timestamp_layout: "2006-01-02T15:04:05Z07:00".into(),
+            timestamp_location: "UTC".into(),
+            log_errors: true,
+        }
+    }
+}
+
+/// The decoder (shared, immutable; cloned per stream cheaply).
+#[derive(Debug, Clone)]
+pub struct PayloadRegexDecoder {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    regex: Regex,
+    names: Vec<String>,
+    severity_map: HashMap<String, i32>,
+    template: MessageTemplate,
+    layout: String,
+    tz: jiff::tz::TimeZone,
+}
+
+impl Decoder for PayloadRegexDecoder {
+    fn decode(&mut self, mut pack: PackMut, out: &mut DecodeOut<'_>) -> Result<(), DecodeFailure> {
+        let inner = &self.inner;
+        let captures: Vec<(String, String)> = {
+            let Some(caps) = inner.regex.captures(&pack.message.payload) else {
+                return Err(DecodeFailure::new(pack, "No match"));
+            };
+            inner
+                .names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    let text = caps.get(i + 1).map(|m| m.as_bytes()).unwrap_or_default();
+                    (name.clone(), String::from_utf8_lossy(text).into_owned())
+                })
+                .collect()
+        };
+        let get = |k: &str| captures.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        if let Some(ts) = get("Timestamp") {
+            match parse_with_layout(&inner.layout, &ts, Some(&inner.tz)) {
+                Some(ns) => pack.message.timestamp = ns,
+                None => {
+                    return Err(DecodeFailure::new(
+                        pack,
+                        format!("Don't recognize Timestamp: '{ts}'"),
+                    ));
+                }
+            }
+        }
+        if let Some(sev) = get("Severity") {
+            match inner.severity_map.get(&sev).copied().or_else(|| sev.parse().ok()) {
+                Some(n) => pack.message.severity = Some(n),
+                None => {
+                    return Err(DecodeFailure::new(
+                        pack,
+                        format!("Don't recognize severity: '{sev}'"),
+                    ));
+                }
+            }
+        }
+        if let Err(e) = inner.template.populate(&mut pack.message, Some(&get)) {
+            return Err(DecodeFailure::new(pack, e));
+        }
+        pack.invalidate_bytes();
+        out.push(pack);
+        Ok(())
+    }
+}
+
+impl DecoderFactory for PayloadRegexDecoder {
+    fn build_send(&self) -> Option<Result<Box<dyn Decoder + Send>, PluginError>> {
+        Some(Ok(Box::new(self.clone())))
+    }
+
+    fn build(&self) -> Result<Box<dyn Decoder>, PluginError> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+fn build(cx: &BuildContext<'_>) -> Result<Built, ConfigError> {
+    let c: PayloadRegexDecoderConfig = cx.config()?;
+    let regex =
+        Regex::new(&c.match_regex).map_err(|e| cx.error(Some("match_regex"), e.to_string()))?;
+    if regex.captures_len() < 2 {
+        return Err(cx.error(Some("match_regex"), "must contain capture groups"));
+    }
+    let names = regex
+        .capture_names()
+        .skip(1)
+        .enumerate()
+        .map(|(i, n)| n.map_or_else(|| (i + 1).to_string(), str::to_string))
+        .collect();
+    let tz = jiff::tz::TimeZone::get(&c.timestamp_location).map_err(|e| {
+        cx.error(
+            Some("timestamp_location"),
+            format!("unknown timestamp_location '{}': {e}", c.timestamp_location),
+        )
+    })?;
+    Ok(Built::Decoder(Arc::new(PayloadRegexDecoder {
+        inner: Arc::new(Inner {
+            regex,
+            names,
+            severity_map: c.severity_map,
+            template: MessageTemplate::new(&c.message_fields),
+            layout: c.timestamp_layout,
+            tz,
+        }),
+    })))
+}
+
+/// Registry entry.
+pub const SPEC: PluginSpec = PluginSpec {
+    type_name: "PayloadRegexDecoder",
+    category: Category::Decoder,
+    build,
+    defaults: Defaults::NONE,
+};

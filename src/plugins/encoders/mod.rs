@@ -1,0 +1,5 @@
+//! Encoders: serialise messages for outputs.
+
+pub mod payload;
+pub mod protobuf;
+pub mod rst;

@@ -1,0 +1,1 @@
+//! Filters: process routed messages and inject new ones.

@@ -1,0 +1,3 @@
+//! Inputs: read data from files and sockets.
+
+pub mod tcp;

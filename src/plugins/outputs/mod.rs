@@ -1,0 +1,5 @@
+//! Outputs: write messages to the outside world.
+
+pub mod file;
+pub mod log;
+pub mod tcp;
