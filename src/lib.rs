@@ -11,5 +11,6 @@
 //! - [`tools`]: sub-commands (`check`, `cat`, `inject`, ...).
 
 pub mod config;
+pub mod matcher;
 pub mod message;
 pub mod sandbox;
