@@ -11,7 +11,11 @@ use crate::message::{Field, FieldValue, Message};
 fn leaf(msg: &Message) -> impl Strategy<Value = (String, bool)> + use<> {
     let ty = msg.msg_type.clone();
     let sev = msg.severity();
-    let foo = msg.field_value("foo", 0, 0).map(|v| format!("{v:?}"));
+    let has_foo = msg.field("foo").is_some();
+    let numbers: Vec<i64> = match msg.field("n").map(|f| &f.value) {
+        Some(FieldValue::Integer(v)) => v.clone(),
+        _ => Vec::new(),
+    };
     let lits = prop::sample::select(vec!["", "T", "TE", "TEST", "EST", "ST", "test", "TESTS", "X"]);
     let ty_cmp = (lits.clone(), 0..6usize).prop_map({
         let ty = ty.clone();
@@ -40,14 +44,23 @@ fn leaf(msg: &Message) -> impl Strategy<Value = (String, bool)> + use<> {
         (format!("Severity {sym} {n}"), want)
     });
     let field = prop::sample::select(vec!["foo", "missing"]).prop_flat_map(move |name| {
-        let present = name == "foo" && foo.is_some();
+        let present = name == "foo" && has_foo;
         prop_oneof![
             Just((format!("Fields[{name}] == NIL"), !present)),
             Just((format!("Fields[{name}] != NIL"), present)),
         ]
     });
+    // A missing array element makes every comparison false.
+    let int_cmp = (0..3usize, 0..4i64, 0..6usize).prop_map(move |(ai, k, op)| {
+        let (sym, hit) = match numbers.get(ai) {
+            Some(v) => rel(op, v.cmp(&k)),
+            None => (rel(op, std::cmp::Ordering::Equal).0, false),
+        };
+        (format!("Fields[n][0][{ai}] {sym} {k}"), hit)
+    });
     prop_oneof![
         Just(("TRUE".to_owned(), true)),
+        int_cmp,
         Just(("FALSE".to_owned(), false)),
         ty_cmp,
         ty_prefix,
