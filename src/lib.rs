@@ -11,6 +11,7 @@
 //! - [`tools`]: sub-commands (`check`, `cat`, `inject`, ...).
 
 pub mod config;
+pub mod matcher;
 pub mod message;
 pub mod pipeline;
 pub mod plugins;
