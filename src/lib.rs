@@ -16,3 +16,4 @@ pub mod message;
 pub mod pipeline;
 pub mod plugins;
 pub mod sandbox;
+pub mod tools;

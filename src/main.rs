@@ -1,1 +1,159 @@
-fn main() {}
+//! The `sandpiper` command line: parses arguments (Heka's single-dash
+//! `-config=PATH` as well as `--config PATH`), sets up logging and runs the
+//! daemon or a tool.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use sandpiper::tools;
+
+#[derive(Parser)]
+#[command(
+    name = "sandpiper",
+    about = "A Heka-style data processor with sandboxed Lua.",
+    disable_version_flag = true
+)]
+struct Cli {
+    /// Configuration file or directory of *.toml files.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Print the version and exit.
+    #[arg(long)]
+    version: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a configuration and print the plugin graph.
+    Check {
+        /// Configuration file or directory.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Read a Heka-framed protobuf file (like heka-cat).
+    Cat {
+        /// The file to read.
+        file: PathBuf,
+        /// Message matcher expression.
+        #[arg(long = "match", default_value = "TRUE")]
+        matcher: String,
+        /// Output format: txt, json, heka or count.
+        #[arg(long, default_value = "txt")]
+        format: String,
+        /// Write to this file instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Keep reading at end of file.
+        #[arg(long)]
+        tail: bool,
+        /// Start at this byte offset.
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+        /// Largest message accepted, in bytes.
+        #[arg(long = "max-message-size", default_value_t = 4 * 1024 * 1024)]
+        max_message_size: usize,
+    },
+    /// Send one message to a TcpInput (like heka-inject).
+    Inject {
+        /// Address of the TcpInput.
+        #[arg(long, default_value = "127.0.0.1:5565")]
+        heka: String,
+        /// Message Type.
+        #[arg(long = "type", default_value = "inject.message")]
+        msg_type: String,
+        /// Message Logger.
+        #[arg(long, default_value = "Inject Client")]
+        logger: String,
+        /// Message Severity.
+        #[arg(long, default_value_t = 7)]
+        severity: i32,
+        /// Message Payload.
+        #[arg(long, default_value = "")]
+        payload: String,
+        /// Message Pid (default: our pid).
+        #[arg(long)]
+        pid: Option<i32>,
+        /// Message Hostname (default: this host).
+        #[arg(long)]
+        hostname: Option<String>,
+    },
+}
+
+/// Turns Go-style single-dash long flags (`-config=x`, `-format json`) into
+/// clap's `--config=x`.
+fn normalize_args(args: impl Iterator<Item = String>) -> Vec<String> {
+    args.enumerate()
+        .map(|(i, a)| {
+            let single_long = a.len() > 2
+                && a.starts_with('-')
+                && !a.starts_with("--")
+                && a[1..].chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+            if i > 0 && single_long { format!("-{a}") } else { a }
+        })
+        .collect()
+}
+
+fn main() {
+    let args = normalize_args(std::env::args());
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SANDPIPER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    if cli.version {
+        println!("sandpiper {} (Heka 0.11 compatible)", env!("CARGO_PKG_VERSION"));
+        return;
+    }
+    let code = match (cli.command, cli.config) {
+        (Some(Command::Check { config }), _) => tools::check::run(&config),
+        (
+            Some(Command::Cat { file, matcher, format, output, tail, offset, max_message_size }),
+            _,
+        ) => {
+            let Some(format) = tools::cat::Format::parse(&format) else {
+                eprintln!("unknown format '{format}' (txt, json, heka, count)");
+                std::process::exit(1);
+            };
+            tools::cat::run(&tools::cat::CatArgs {
+                file,
+                matcher,
+                format,
+                output,
+                tail,
+                offset,
+                max_message_size,
+            })
+        }
+        (Some(Command::Inject { heka, msg_type, logger, severity, payload, pid, hostname }), _) => {
+            let hostname = hostname.unwrap_or_else(sandpiper::config::os_hostname);
+            let pid = pid.unwrap_or(std::process::id() as i32);
+            tools::inject::run(&tools::inject::InjectArgs {
+                heka,
+                msg_type,
+                logger,
+                severity,
+                payload,
+                pid,
+                hostname,
+            })
+        }
+        (None, Some(config)) => tools::run::run(&config),
+        (None, None) => {
+            eprintln!(
+                "usage: sandpiper -config=PATH | sandpiper <check|cat|inject> ... (see --help)"
+            );
+            1
+        }
+    };
+    std::process::exit(code);
+}

@@ -25,6 +25,6 @@ pub use duration::{deserialize_duration, parse_duration};
 pub use error::{ConfigError, ConfigErrors};
 pub use hekad::{DEFAULT_BASE_DIR, HekadConfig};
 pub use load::{Config, load, load_str};
-pub use paths::{SHARE_DIR_ENV, resolve_share_dir};
+pub use paths::{SHARE_DIR_ENV, os_hostname, resolve_share_dir};
 pub use retry::RetryConfig;
 pub use section::{Category, PluginSection, plugin_config};

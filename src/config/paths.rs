@@ -40,7 +40,7 @@ fn is_share_dir(dir: &Path) -> bool {
 
 /// The OS host name: `/proc/sys/kernel/hostname`, else `$HOSTNAME`, else
 /// `localhost`.
-pub(crate) fn os_hostname() -> String {
+pub fn os_hostname() -> String {
     let from_proc = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
     [from_proc, std::env::var("HOSTNAME").ok()]
         .into_iter()

@@ -208,7 +208,7 @@ fn build_templates(config: &Config, errors: &mut Vec<ConfigError>) -> Templates 
             Category::Splitter => match construct(&config.hekad, s, &t.decoders) {
                 Ok((Built::Splitter(f), _)) => {
                     let common = match &s.common {
-                        CommonConfig::Splitter(c) => c.clone(),
+                        CommonConfig::Splitter(c) => *c,
                         _ => CommonSplitterConfig::default(),
                     };
                     t.splitters.insert(s.name.clone(), (f, common));
@@ -327,7 +327,7 @@ pub fn build(config: &Config) -> Result<Plan, ConfigErrors> {
                         log_decode_failures: common.log_decode_failures,
                     },
                     can_exit: common.can_exit.unwrap_or(defaults.can_exit),
-                    retries: common.retries.clone(),
+                    retries: common.retries,
                     ticker_interval: common.ticker_interval.unwrap_or(0),
                 });
             }
@@ -352,7 +352,7 @@ pub fn build(config: &Config) -> Result<Plan, ConfigErrors> {
                         signer: common.message_signer.clone(),
                         ticker: ticker(common.ticker_interval),
                         can_exit: common.can_exit.unwrap_or(defaults.can_exit),
-                        retries: common.retries.clone(),
+                        retries: common.retries,
                     }),
                     Err(e) => errors.push(e),
                 }
@@ -401,7 +401,7 @@ pub fn build(config: &Config) -> Result<Plan, ConfigErrors> {
                         signer: common.message_signer.clone(),
                         ticker: ticker(common.ticker_interval),
                         can_exit: common.can_exit.unwrap_or(defaults.can_exit),
-                        retries: common.retries.clone(),
+                        retries: common.retries,
                     }),
                     Err(e) => errors.push(e),
                 }

@@ -114,7 +114,7 @@ pub fn spawn(setup: FilterSetup) -> std::io::Result<JoinHandle<()>> {
 fn run(setup: FilterSetup) {
     let span = tracing::info_span!("filter", plugin = %setup.name);
     let _enter = span.enter();
-    let mut retry = RetryHelper::new(setup.retries.clone());
+    let mut retry = RetryHelper::new(setup.retries);
     let mut limiter = LogLimiter::new();
     let reason = loop {
         let mut filter = match setup.factory.build() {
@@ -141,7 +141,7 @@ fn run(setup: FilterSetup) {
 /// Waits before a restart, or says why there will be none.
 fn backoff(setup: &FilterSetup, retry: &mut RetryHelper, why: &str) -> Result<(), String> {
     tracing::error!(plugin = %setup.name, "Filter failed: {why}");
-    match retry.next() {
+    match retry.next_delay() {
         Some(delay) if !setup.stop.wait(delay) => Ok(()),
         Some(_) => Err(format!("{why} (shutting down)")),
         None => Err(why.to_string()),

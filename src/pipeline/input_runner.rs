@@ -37,7 +37,7 @@ pub fn spawn(
                 Ok(()) => "input finished".to_string(),
                 Err(e) => {
                     tracing::error!(plugin = %cx.name, "Input failed: {e}");
-                    match retry.next() {
+                    match retry.next_delay() {
                         Some(delay) => {
                             if cx.stop.wait(delay) {
                                 break;

@@ -80,7 +80,7 @@ fn build(setup: &OutputSetup) -> Result<(Box<dyn Output>, EncodeSettings), Plugi
 fn run(setup: OutputSetup) {
     let span = tracing::info_span!("output", plugin = %setup.name);
     let _enter = span.enter();
-    let mut retry = RetryHelper::new(setup.retries.clone());
+    let mut retry = RetryHelper::new(setup.retries);
     let mut limiter = LogLimiter::new();
     let reason = loop {
         let (mut output, mut encoding) = match build(&setup) {
@@ -109,7 +109,7 @@ fn run(setup: OutputSetup) {
 
 fn backoff(setup: &OutputSetup, retry: &mut RetryHelper, why: &str) -> Result<(), String> {
     tracing::error!(plugin = %setup.name, "Output failed: {why}");
-    match retry.next() {
+    match retry.next_delay() {
         Some(delay) if !setup.stop.wait(delay) => Ok(()),
         Some(_) => Err(format!("{why} (shutting down)")),
         None => Err(why.to_string()),

@@ -22,7 +22,7 @@ impl RetryHelper {
 
     /// The delay before the next attempt, or `None` when retries are used up
     /// (`max_retries` -1 = forever, 0 = never).
-    pub fn next(&mut self) -> Option<Duration> {
+    pub fn next_delay(&mut self) -> Option<Duration> {
         if self.config.max_retries >= 0 && self.attempts >= self.config.max_retries {
             return None;
         }
@@ -71,18 +71,18 @@ mod tests {
     #[test]
     fn backs_off_exponentially_up_to_max_delay() {
         let mut r = RetryHelper::new(cfg(-1));
-        let d: Vec<_> = (0..4).map(|_| r.next().unwrap().as_millis()).collect();
+        let d: Vec<_> = (0..4).map(|_| r.next_delay().unwrap().as_millis()).collect();
         assert_eq!(d, vec![100, 200, 350, 350]);
         r.reset();
-        assert_eq!(r.next().unwrap().as_millis(), 100);
+        assert_eq!(r.next_delay().unwrap().as_millis(), 100);
     }
 
     #[test]
     fn stops_after_max_retries() {
         let mut r = RetryHelper::new(cfg(2));
-        assert!(r.next().is_some());
-        assert!(r.next().is_some());
-        assert!(r.next().is_none());
-        assert!(RetryHelper::new(cfg(0)).next().is_none());
+        assert!(r.next_delay().is_some());
+        assert!(r.next_delay().is_some());
+        assert!(r.next_delay().is_none());
+        assert!(RetryHelper::new(cfg(0)).next_delay().is_none());
     }
 }

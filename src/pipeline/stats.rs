@@ -43,13 +43,13 @@ impl RunnerStats {
     /// Average ns per process_message.
     pub fn avg_process_ns(&self) -> u64 {
         let n = Self::get(&self.processed);
-        if n == 0 { 0 } else { Self::get(&self.process_ns) / n }
+        Self::get(&self.process_ns).checked_div(n).unwrap_or(0)
     }
 
     /// Average ns per timer_event.
     pub fn avg_timer_ns(&self) -> u64 {
         let n = Self::get(&self.timer_events);
-        if n == 0 { 0 } else { Self::get(&self.timer_ns) / n }
+        Self::get(&self.timer_ns).checked_div(n).unwrap_or(0)
     }
 
     /// Replaces the plugin-specific values.

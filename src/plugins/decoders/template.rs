@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 
 use crate::message::{Field, Message, uuid};
 
+/// Looks up a capture by name.
+pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 /// A parsed `message_fields` table.
 #[derive(Debug, Clone, Default)]
 pub struct MessageTemplate {
@@ -53,11 +56,7 @@ impl MessageTemplate {
 
     /// Applies the template, interpolating `%name%` from `subs` (unknown
     /// names become `<name>`, as in Heka).
-    pub fn populate(
-        &self,
-        msg: &mut Message,
-        subs: Option<&dyn Fn(&str) -> Option<String>>,
-    ) -> Result<(), String> {
+    pub fn populate(&self, msg: &mut Message, subs: Option<Lookup<'_>>) -> Result<(), String> {
         for (target, raw) in &self.entries {
             let val = match subs {
                 Some(lookup) => interpolate(raw, lookup),

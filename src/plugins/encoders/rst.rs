@@ -150,11 +150,13 @@ mod tests {
 
     #[test]
     fn renders_headers_and_fields_like_heka() {
-        let mut m = Message::default();
-        m.uuid = vec![0; 16];
-        m.timestamp = 1392050801000000000;
-        m.msg_type = b"TEST".to_vec();
-        m.payload = b"hi".to_vec();
+        let mut m = Message {
+            uuid: vec![0; 16],
+            timestamp: 1392050801000000000,
+            msg_type: b"TEST".to_vec(),
+            payload: b"hi".to_vec(),
+            ..Default::default()
+        };
         m.add_field(Field::string("foo", "bar"));
         m.add_field(Field::new("n", FieldValue::Integer(vec![1, 2])));
         m.add_field(Field::double("d", 99.9).with_representation("ms"));

@@ -1,0 +1,40 @@
+//! `sandpiper check -config PATH`: loads and validates a configuration,
+//! builds every plugin without starting anything, and prints the plugin
+//! graph. Every error is printed, one per line; exit code 2 on errors.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::ExitCode;
+use crate::config::ConfigErrors;
+use crate::pipeline::{Plan, build};
+
+/// Loads and builds `path`, or returns every error found.
+pub fn load_plan(path: &Path) -> Result<Plan, ConfigErrors> {
+    let config = crate::config::load(path)?;
+    build(&config)
+}
+
+/// Prints errors one per line on stderr.
+pub fn print_errors(errors: &ConfigErrors) {
+    let stderr = std::io::stderr();
+    let mut w = stderr.lock();
+    for e in &errors.0 {
+        let _ = writeln!(w, "{e}");
+    }
+}
+
+/// Runs `check`.
+pub fn run(path: &Path) -> ExitCode {
+    match load_plan(path) {
+        Ok(plan) => {
+            print!("{}", plan.describe());
+            println!("Configuration OK: {}", path.display());
+            0
+        }
+        Err(errors) => {
+            print_errors(&errors);
+            2
+        }
+    }
+}
