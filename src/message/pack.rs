@@ -11,7 +11,7 @@
 //! and `freeze` consumes it), so `Arc::get_mut` on it always succeeds. The
 //! `holders` counter decides which `PackRef` drop is the last one; that drop
 //! sends the slot home. Another holder may still be between its decrement and
-//! dropping its `Arc` at that moment, so taking a pack waits (yields) until
+//! dropping its `Arc` at that moment, so sending home waits (yields) until
 //! the slot is unique again, which takes at most that drop.
 
 use std::borrow::Cow;
@@ -137,7 +137,17 @@ struct Slot {
     home: Option<flume::Sender<Arc<Slot>>>,
 }
 
-fn send_home(slot: Arc<Slot>) {
+fn send_home(mut slot: Arc<Slot>) {
+    // The delivery guard must go now, not when the pack is next used: its
+    // drop is what tells the input the message was handled.
+    loop {
+        if let Some(inner) = Arc::get_mut(&mut slot) {
+            inner.pack.guard = None;
+            break;
+        }
+        // Another holder is between its decrement and dropping its Arc.
+        std::thread::yield_now();
+    }
     if let Some(home) = slot.home.clone() {
         // The pool's receiver lives as long as any slot (each slot holds a
         // sender and the pool keeps the receiver); a send only fails while
@@ -282,14 +292,8 @@ impl PackPool {
     }
 
     fn prepare(mut slot: Arc<Slot>) -> PackMut {
-        let inner = loop {
-            // See the module invariants: a last-but-one holder may still be
-            // dropping its Arc; that takes a moment at most.
-            if Arc::get_mut(&mut slot).is_some() {
-                break Arc::get_mut(&mut slot).unwrap_or_else(|| unreachable!("checked unique"));
-            }
-            std::thread::yield_now();
-        };
+        // Slots are unique when sent home (see `send_home`).
+        let inner = Arc::get_mut(&mut slot).unwrap_or_else(|| unreachable!("pooled slots are unique"));
         inner.holders.store(1, Ordering::Relaxed);
         inner.pack.clear();
         PackMut { slot: Some(slot) }
@@ -393,6 +397,20 @@ mod tests {
         // Every pack can be taken again.
         let all: Vec<PackMut> = (0..4).map(|_| pool.get()).collect();
         assert_eq!(all.len(), 4);
+    }
+
+    #[test]
+    fn delivery_guard_drops_when_the_pack_goes_home() {
+        let pool = PackPool::new(1);
+        let guard: DeliveryGuard = Arc::new(());
+        let mut p = pool.get();
+        p.guard = Some(Arc::clone(&guard));
+        let shared = p.freeze();
+        let copy = shared.clone();
+        drop(shared);
+        assert_eq!(Arc::strong_count(&guard), 2);
+        drop(copy);
+        assert_eq!(Arc::strong_count(&guard), 1, "released at recycle, not at reuse");
     }
 
     #[test]

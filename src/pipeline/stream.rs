@@ -418,3 +418,160 @@ impl Drop for Stream {
         self.stats.streams.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::Matcher;
+    use crate::message::{Message, encode, write_framed};
+    use crate::pipeline::router::{QueueItem, Route};
+    use crate::plugins::decoders::protobuf::ProtobufDecoder;
+    use crate::plugins::splitters::heka_framing::HekaFramingSplitter;
+    use crate::plugins::splitters::token::TokenSplitter;
+
+    struct Harness {
+        setup: StreamSetup,
+        rx: flume::Receiver<QueueItem>,
+    }
+
+    fn harness(
+        splitter: Arc<dyn SplitterFactory>,
+        decoder: Option<Arc<dyn DecoderFactory>>,
+        settings: SplitterSettings,
+        send_decode_failures: bool,
+    ) -> Harness {
+        let router = Arc::new(Router::new());
+        let (tx, rx) = flume::unbounded();
+        router.set_routes(vec![Arc::new(Route::new("all".into(), Matcher::new("TRUE").unwrap(), None, tx))]);
+        let setup = StreamSetup {
+            input_name: "in".into(),
+            splitter,
+            settings,
+            decoder,
+            decode_options: DecodeOptions { send_decode_failures, log_decode_failures: false },
+            router,
+            pool: PackPool::new(16),
+            batch_max: 4,
+            stats: Arc::new(InputStats::default()),
+            decoder_threads: Arc::new(Mutex::new(Vec::new())),
+        };
+        Harness { setup, rx }
+    }
+
+    fn settings(max: usize, keep_truncated: bool, incomplete: bool, message_bytes: bool) -> SplitterSettings {
+        SplitterSettings {
+            keep_truncated,
+            max_record_size: max,
+            deliver_incomplete_final: incomplete,
+            use_message_bytes: message_bytes,
+        }
+    }
+
+    fn received(rx: &flume::Receiver<QueueItem>) -> Vec<Message> {
+        let mut out = Vec::new();
+        while let Ok(QueueItem::Batch(b)) = rx.try_recv() {
+            out.extend(b.iter().map(|p| p.message.clone()));
+        }
+        out
+    }
+
+    fn payloads(rx: &flume::Receiver<QueueItem>) -> Vec<String> {
+        received(rx).iter().map(|m| m.payload_str().into_owned()).collect()
+    }
+
+    #[test]
+    fn records_split_across_reads_are_joined_and_stamped() {
+        let h = harness(Arc::new(TokenSplitter::new(b'\n', 1)), None, settings(1024, false, false, false), false);
+        let mut s = h.setup.new_stream().unwrap();
+        s.set_headers(StreamHeaders {
+            msg_type: b"logfile".to_vec(),
+            logger: b"access".to_vec(),
+            hostname: b"box".to_vec(),
+        });
+        s.deliver(b"one\ntw");
+        assert_eq!(s.buffered(), 2);
+        s.deliver(b"o\nthree\n");
+        let msgs = received(&h.rx);
+        let texts: Vec<_> = msgs.iter().map(|m| m.payload_str().into_owned()).collect();
+        assert_eq!(texts, vec!["one\n", "two\n", "three\n"]);
+        assert_eq!(msgs[0].msg_type, b"logfile");
+        assert_eq!(msgs[0].logger, b"access");
+        assert_eq!(msgs[0].hostname, b"box");
+        assert_eq!(msgs[0].uuid.len(), 16);
+        assert_ne!(msgs[0].uuid, msgs[1].uuid);
+        assert_eq!(h.setup.stats.records.load(std::sync::atomic::Ordering::Relaxed), 3);
+        assert_eq!(h.setup.pool.available(), 16, "every pack went home");
+    }
+
+    #[test]
+    fn oversize_records_are_dropped_or_truncated_and_the_stream_recovers() {
+        for keep in [false, true] {
+            let h = harness(Arc::new(TokenSplitter::new(b'\n', 1)), None, settings(8, keep, false, false), false);
+            let mut s = h.setup.new_stream().unwrap();
+            s.deliver(b"ok\n0123456789");
+            s.deliver(b"abcdef\nnext\n");
+            let got = payloads(&h.rx);
+            if keep {
+                assert_eq!(got, vec!["ok\n", "01234567", "next\n"]);
+            } else {
+                assert_eq!(got, vec!["ok\n", "next\n"]);
+            }
+            assert_eq!(h.setup.stats.dropped.load(std::sync::atomic::Ordering::Relaxed), 1);
+        }
+    }
+
+    #[test]
+    fn incomplete_final_record_is_delivered_only_when_asked() {
+        for incomplete in [false, true] {
+            let h =
+                harness(Arc::new(TokenSplitter::new(b'\n', 1)), None, settings(64, false, incomplete, false), false);
+            let mut s = h.setup.new_stream().unwrap();
+            s.deliver(b"a\npartial");
+            s.finish_record();
+            let expected: Vec<&str> = if incomplete { vec!["a\n", "partial"] } else { vec!["a\n"] };
+            assert_eq!(payloads(&h.rx), expected);
+            assert_eq!(s.buffered(), 0);
+        }
+    }
+
+    #[test]
+    fn framed_protobuf_is_decoded_and_garbage_counted() {
+        let h = harness(
+            Arc::new(HekaFramingSplitter::default()),
+            Some(Arc::new(ProtobufDecoder)),
+            settings(70_000, false, false, true),
+            true,
+        );
+        let mut m = Message::new();
+        m.msg_type = b"forwarded".to_vec();
+        let mut bytes = b"garbage".to_vec();
+        write_framed(&encode(&m), None, 65536, &mut bytes).unwrap();
+        // A record that frames fine but is not protobuf: a decode failure,
+        // sent on marked as failed.
+        write_framed(b"\xff\xff", None, 65536, &mut bytes).unwrap();
+        let mut s = h.setup.new_stream().unwrap();
+        for chunk in bytes.chunks(3) {
+            s.deliver(chunk);
+        }
+        let got = received(&h.rx);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0], m, "decoded message equals the original");
+        assert_eq!(got[1].field("decode_failure").map(|f| f.value.clone()), Some(crate::message::FieldValue::Bool(vec![true])));
+        let stats = &h.setup.stats;
+        assert_eq!(stats.decode_failures.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert!(stats.dropped.load(std::sync::atomic::Ordering::Relaxed) >= 1, "garbage counted");
+    }
+
+    #[test]
+    fn guards_travel_with_packs() {
+        let h = harness(Arc::new(TokenSplitter::new(b'\n', 1)), None, settings(64, false, false, false), false);
+        let mut s = h.setup.new_stream().unwrap();
+        let guard: DeliveryGuard = Arc::new(());
+        s.set_guard(Some(Arc::clone(&guard)));
+        s.deliver(b"a\nb\n");
+        s.set_guard(None);
+        assert_eq!(Arc::strong_count(&guard), 3, "two packs hold it");
+        drop(received(&h.rx));
+        assert_eq!(Arc::strong_count(&guard), 1);
+    }
+}
