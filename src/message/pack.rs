@@ -293,7 +293,8 @@ impl PackPool {
 
     fn prepare(mut slot: Arc<Slot>) -> PackMut {
         // Slots are unique when sent home (see `send_home`).
-        let inner = Arc::get_mut(&mut slot).unwrap_or_else(|| unreachable!("pooled slots are unique"));
+        let inner =
+            Arc::get_mut(&mut slot).unwrap_or_else(|| unreachable!("pooled slots are unique"));
         inner.holders.store(1, Ordering::Relaxed);
         inner.pack.clear();
         PackMut { slot: Some(slot) }

@@ -442,7 +442,12 @@ mod tests {
     ) -> Harness {
         let router = Arc::new(Router::new());
         let (tx, rx) = flume::unbounded();
-        router.set_routes(vec![Arc::new(Route::new("all".into(), Matcher::new("TRUE").unwrap(), None, tx))]);
+        router.set_routes(vec![Arc::new(Route::new(
+            "all".into(),
+            Matcher::new("TRUE").unwrap(),
+            None,
+            tx,
+        ))]);
         let setup = StreamSetup {
             input_name: "in".into(),
             splitter,
@@ -458,7 +463,12 @@ mod tests {
         Harness { setup, rx }
     }
 
-    fn settings(max: usize, keep_truncated: bool, incomplete: bool, message_bytes: bool) -> SplitterSettings {
+    fn settings(
+        max: usize,
+        keep_truncated: bool,
+        incomplete: bool,
+        message_bytes: bool,
+    ) -> SplitterSettings {
         SplitterSettings {
             keep_truncated,
             max_record_size: max,
@@ -481,7 +491,12 @@ mod tests {
 
     #[test]
     fn records_split_across_reads_are_joined_and_stamped() {
-        let h = harness(Arc::new(TokenSplitter::new(b'\n', 1)), None, settings(1024, false, false, false), false);
+        let h = harness(
+            Arc::new(TokenSplitter::new(b'\n', 1)),
+            None,
+            settings(1024, false, false, false),
+            false,
+        );
         let mut s = h.setup.new_stream().unwrap();
         s.set_headers(StreamHeaders {
             msg_type: b"logfile".to_vec(),
@@ -506,7 +521,12 @@ mod tests {
     #[test]
     fn oversize_records_are_dropped_or_truncated_and_the_stream_recovers() {
         for keep in [false, true] {
-            let h = harness(Arc::new(TokenSplitter::new(b'\n', 1)), None, settings(8, keep, false, false), false);
+            let h = harness(
+                Arc::new(TokenSplitter::new(b'\n', 1)),
+                None,
+                settings(8, keep, false, false),
+                false,
+            );
             let mut s = h.setup.new_stream().unwrap();
             s.deliver(b"ok\n0123456789");
             s.deliver(b"abcdef\nnext\n");
@@ -523,8 +543,12 @@ mod tests {
     #[test]
     fn incomplete_final_record_is_delivered_only_when_asked() {
         for incomplete in [false, true] {
-            let h =
-                harness(Arc::new(TokenSplitter::new(b'\n', 1)), None, settings(64, false, incomplete, false), false);
+            let h = harness(
+                Arc::new(TokenSplitter::new(b'\n', 1)),
+                None,
+                settings(64, false, incomplete, false),
+                false,
+            );
             let mut s = h.setup.new_stream().unwrap();
             s.deliver(b"a\npartial");
             s.finish_record();
@@ -556,7 +580,10 @@ mod tests {
         let got = received(&h.rx);
         assert_eq!(got.len(), 2);
         assert_eq!(got[0], m, "decoded message equals the original");
-        assert_eq!(got[1].field("decode_failure").map(|f| f.value.clone()), Some(crate::message::FieldValue::Bool(vec![true])));
+        assert_eq!(
+            got[1].field("decode_failure").map(|f| f.value.clone()),
+            Some(crate::message::FieldValue::Bool(vec![true]))
+        );
         let stats = &h.setup.stats;
         assert_eq!(stats.decode_failures.load(std::sync::atomic::Ordering::Relaxed), 1);
         assert!(stats.dropped.load(std::sync::atomic::Ordering::Relaxed) >= 1, "garbage counted");
@@ -564,7 +591,12 @@ mod tests {
 
     #[test]
     fn guards_travel_with_packs() {
-        let h = harness(Arc::new(TokenSplitter::new(b'\n', 1)), None, settings(64, false, false, false), false);
+        let h = harness(
+            Arc::new(TokenSplitter::new(b'\n', 1)),
+            None,
+            settings(64, false, false, false),
+            false,
+        );
         let mut s = h.setup.new_stream().unwrap();
         let guard: DeliveryGuard = Arc::new(());
         s.set_guard(Some(Arc::clone(&guard)));

@@ -8,7 +8,7 @@ use crate::config::{Category, ConfigError, HekadConfig, PluginSection};
 
 use super::{
     DecoderFactory, EncoderFactory, FilterFactory, Input, OutputFactory, SplitterFactory, decoders,
-    encoders, inputs, outputs, splitters,
+    encoders, filters, inputs, outputs, splitters,
 };
 
 /// What a constructor returns, by category.
@@ -69,6 +69,8 @@ pub struct Defaults {
     pub can_exit: bool,
     /// Outputs: an encoder must be configured.
     pub needs_encoder: bool,
+    /// Filters/outputs: `ticker_interval` seconds when not configured.
+    pub ticker_interval: Option<u64>,
 }
 
 impl Defaults {
@@ -80,6 +82,7 @@ impl Defaults {
         matcher: None,
         can_exit: false,
         needs_encoder: false,
+        ticker_interval: None,
     };
 }
 
@@ -106,6 +109,7 @@ pub const PLUGINS: &[&PluginSpec] = &[
     &decoders::payload_regex::SPEC,
     &decoders::multi::SPEC,
     &decoders::scribble::SPEC,
+    &filters::counter::SPEC,
     &encoders::payload::SPEC,
     &encoders::protobuf::SPEC,
     &encoders::rst::SPEC,

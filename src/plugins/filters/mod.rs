@@ -1,1 +1,3 @@
 //! Filters: process routed messages and inject new ones.
+
+pub mod counter;
