@@ -93,7 +93,9 @@ impl From<CbufError> for mlua::Error {
 
 const NS_PER_SEC: i64 = 1_000_000_000;
 
-/// A circular buffer (the `circular_buffer` userdata).
+/// A circular buffer (the `circular_buffer` userdata). Scripts change it
+/// through its Lua methods, which check columns and arguments; the host
+/// reads it with `write_output`, `preservation_script` and `state_string`.
 pub struct CircularBuffer {
     pub(super) rows: usize,
     pub(super) columns: usize,
@@ -135,7 +137,7 @@ impl CircularBuffer {
     /// seconds_per_row`, so that the first row is at time 0. Arguments are
     /// checked by the caller (rows > 1, columns > 0, seconds_per_row > 0);
     /// `None` if the cells cannot be allocated.
-    pub fn new(
+    pub(super) fn new(
         rows: usize,
         columns: usize,
         seconds_per_row: i64,
@@ -170,12 +172,12 @@ impl CircularBuffer {
     }
 
     /// The header of 0-based `column`.
-    pub fn header(&self, column: usize) -> &Header {
+    pub(super) fn header(&self, column: usize) -> &Header {
         &self.headers[column]
     }
 
     /// Replaces the header of 0-based `column`.
-    pub fn set_header(&mut self, column: usize, header: Header) {
+    pub(super) fn set_header(&mut self, column: usize, header: Header) {
         self.headers[column] = header;
     }
 
@@ -245,7 +247,12 @@ impl CircularBuffer {
     }
 
     /// Adds `value` to the cell; the new value, or `None` outside the window.
-    pub fn add(&mut self, ns: i64, column: usize, value: f64) -> Result<Option<f64>, CbufError> {
+    pub(super) fn add(
+        &mut self,
+        ns: i64,
+        column: usize,
+        value: f64,
+    ) -> Result<Option<f64>, CbufError> {
         let Some(i) = self.cell_for_write(ns, column) else {
             return Ok(None);
         };
@@ -269,7 +276,12 @@ impl CircularBuffer {
 
     /// Sets the cell (for `min`/`max` columns only if smaller/larger); the
     /// resulting value, or `None` outside the window.
-    pub fn set(&mut self, ns: i64, column: usize, value: f64) -> Result<Option<f64>, CbufError> {
+    pub(super) fn set(
+        &mut self,
+        ns: i64,
+        column: usize,
+        value: f64,
+    ) -> Result<Option<f64>, CbufError> {
         let Some(i) = self.cell_for_write(ns, column) else {
             return Ok(None);
         };
@@ -293,7 +305,7 @@ impl CircularBuffer {
     }
 
     /// The cell's value, or `None` outside the window (never advances).
-    pub fn get(&self, ns: i64, column: usize) -> Option<f64> {
+    pub(super) fn get(&self, ns: i64, column: usize) -> Option<f64> {
         let row = self.row_of(self.row_time(ns))?;
         Some(self.values[row * self.columns + column])
     }
@@ -301,7 +313,7 @@ impl CircularBuffer {
     /// The column's values from the row holding `start_ns` to the row
     /// holding `end_ns` (inclusive; defaults: the whole window), or `None`
     /// if either end is outside the window.
-    pub fn range(
+    pub(super) fn range(
         &self,
         column: usize,
         start_ns: Option<i64>,

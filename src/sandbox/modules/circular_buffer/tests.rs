@@ -197,6 +197,7 @@ fn headers_are_sanitised() {
         ("cb:fromstring('1 1 1 2 3 4 5')", "fromstring() invalid delta"),
         ("cb:fromstring('1 1 1 2 x 4')", "fromstring() invalid value 'x'"),
         ("cb:fromstring('1 7 1 2 3 4')", "fromstring() invalid time or row"),
+        ("cb:fromstring('-9223372036854775808 1 1 2 3 4')", "fromstring() invalid time or row"),
     ];
     for (code, want) in cases {
         let e = err(&lua, code);
@@ -312,4 +313,13 @@ fn heka_preserved_data_loads() {
     );
     lua.load("old:format('cbufd')").exec().unwrap();
     assert!(output(&lua, "old").ends_with("]}\n120\t1\tnan\n"));
+    // Delta rows outside the window (or not times at all) are ignored.
+    lua.load(
+        r#"odd = circular_buffer.new(2, 1, 1, true) odd:fromstring("1 1 5 6 -inf 1 nan 2 0 3")"#,
+    )
+    .exec()
+    .unwrap();
+    check(&lua, "return odd:get(0, 1) == 5 and odd:get(1e9, 1) == 6");
+    lua.load("odd:format('cbufd')").exec().unwrap();
+    assert!(output(&lua, "odd").ends_with("]}\n0\t3\n"));
 }

@@ -131,7 +131,9 @@ impl CircularBuffer {
             tokens.next().and_then(|t| t.parse().ok()).ok_or(CbufError::InvalidTimeRow)?;
         let newest: usize =
             tokens.next().and_then(|t| t.parse().ok()).ok_or(CbufError::InvalidTimeRow)?;
-        if newest >= self.rows {
+        // Times must be nanosecond-representable, as those of the Lua API are.
+        let max_seconds = i64::MAX / 1_000_000_000;
+        if newest >= self.rows || time.unsigned_abs() > max_seconds.unsigned_abs() {
             return Err(CbufError::InvalidTimeRow);
         }
         let number =
@@ -155,8 +157,11 @@ impl CircularBuffer {
         let rows: Vec<(Option<usize>, &[f64])> = rest
             .chunks(columns + 1)
             .map(|chunk| {
-                let t = chunk[0] as i64;
-                (self.row_of(t - t.rem_euclid(self.seconds_per_row)), &chunk[1..])
+                let row = (chunk[0].abs() <= max_seconds as f64).then(|| {
+                    let t = chunk[0] as i64;
+                    t - t.rem_euclid(self.seconds_per_row)
+                });
+                (row.and_then(|t| self.row_of(t)), &chunk[1..])
             })
             .collect();
         if let Some(d) = self.deltas.as_mut() {

@@ -327,3 +327,20 @@ fn round_trip_keeps_structure() {
         .unwrap();
     assert!(ok);
 }
+
+#[test]
+fn native_work_is_charged_to_the_instruction_budget() {
+    use crate::sandbox::budget::InstructionBudget;
+    let lua = lua();
+    lua.load("big = {} for i = 1, 5000 do big[i] = i end text = cjson.encode(big)").exec().unwrap();
+    lua.set_app_data(InstructionBudget::new(3000));
+    let e = err(&lua, "cjson.decode(text)");
+    assert!(e.contains("instruction_limit exceeded"), "{e}");
+    lua.set_app_data(InstructionBudget::new(3000));
+    let e = err(&lua, "cjson.encode(big)");
+    assert!(e.contains("instruction_limit exceeded"), "{e}");
+    lua.set_app_data(InstructionBudget::new(20_000));
+    assert_eq!(lua.load("return #cjson.decode(text)").eval::<i64>().unwrap(), 5000);
+    let used = lua.app_data_ref::<InstructionBudget>().unwrap().used();
+    assert!(used >= 5000, "{used}");
+}
