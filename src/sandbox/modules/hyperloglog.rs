@@ -13,6 +13,7 @@ use std::fmt::Write;
 
 use mlua::{AnyUserData, Lua, Result, Table, UserData, UserDataMethods, Value};
 
+use crate::sandbox::limits::check_memory;
 use crate::sandbox::modules::args::{check_string, hash_key};
 use crate::sandbox::modules::base64;
 use crate::sandbox::modules::luatext::lua_quote;
@@ -147,10 +148,17 @@ impl HyperLogLog {
 /// Opens the `hyperloglog` module and returns its table.
 pub fn open(lua: &Lua) -> Result<Table> {
     let t = lua.create_table()?;
-    t.set("new", lua.create_function(|_, ()| Ok(HyperLogLog::new()))?)?;
+    t.set(
+        "new",
+        lua.create_function(|lua, ()| {
+            check_memory(lua, M)?;
+            Ok(HyperLogLog::new())
+        })?,
+    )?;
     t.set(
         "merge",
-        lua.create_function(|_, (a, b): (AnyUserData, AnyUserData)| {
+        lua.create_function(|lua, (a, b): (AnyUserData, AnyUserData)| {
+            check_memory(lua, M)?;
             let mut union: HyperLogLog = a.borrow::<HyperLogLog>()?.clone();
             let other = b.borrow::<HyperLogLog>()?;
             union.merge(&other);
@@ -234,6 +242,9 @@ mod tests {
         assert!(e.contains("bad argument #1 to 'add' (string or number expected, got nil)"), "{e}");
         let e = lua.load("a:fromstring('AAAA')").exec().unwrap_err().to_string();
         assert!(e.contains("fromstring() invalid registers"), "{e}");
+        lua.set_app_data(crate::sandbox::limits::MemoryLimit(lua.used_memory() + 1000));
+        let e = lua.load("hyperloglog.new()").exec().unwrap_err().to_string();
+        assert!(e.contains("not enough memory"), "{e}");
     }
 
     #[test]
