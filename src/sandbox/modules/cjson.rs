@@ -7,10 +7,10 @@
 //! do not exist. Tables are walked here rather than through mlua's serde
 //! support, which silently drops the keys of mixed and sparse tables.
 //!
-//! One divergence is forced by the host: nesting deeper than
-//! [`DEPTH_CEILING`] is refused even if a script raises
-//! `encode_max_depth`/`decode_max_depth`, so native recursion stays within
-//! a thread's stack.
+//! Both directions walk nested data with an explicit stack, never native
+//! recursion. One divergence: nesting deeper than [`DEPTH_CEILING`] is
+//! refused even if a script raises `encode_max_depth`/`decode_max_depth`,
+//! so a cyclic or hostile structure cannot grow that stack without bound.
 
 mod decode;
 mod encode;
