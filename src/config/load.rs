@@ -40,7 +40,20 @@ impl Config {
 /// Keys are matched exactly in snake_case: Heka's old TOML library ignored
 /// case, Sandpiper does not (and hints when only the case is wrong).
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-    let files = config_files(path)?;
+    let (config, errors) = load_partial(path);
+    if errors.is_empty() { Ok(config) } else { Err(ConfigErrors(errors)) }
+}
+
+/// Like [`load`], but returns what could be loaded together with every
+/// error, so later checks (plugin construction) can report their errors in
+/// the same run. Sections with errors of their own are still included.
+pub fn load_partial(path: &Path) -> (Config, Vec<ConfigError>) {
+    let files = match config_files(path) {
+        Ok(f) => f,
+        Err(e) => {
+            return (Config { hekad: HekadConfig::default(), plugins: Vec::new() }, vec![e]);
+        }
+    };
     let sources = files.into_iter().map(|f| {
         let text = fs::read_to_string(&f);
         (f, text)
@@ -58,7 +71,8 @@ fn load_str_with_env(
     origin: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigErrors> {
-    assemble(vec![(origin.to_owned(), Ok(text.to_owned()))], env)
+    let (config, errors) = assemble(vec![(origin.to_owned(), Ok(text.to_owned()))], env);
+    if errors.is_empty() { Ok(config) } else { Err(ConfigErrors(errors)) }
 }
 
 fn process_env(name: &str) -> Option<String> {
@@ -86,11 +100,11 @@ fn config_files(path: &Path) -> Result<Vec<PathBuf>, ConfigError> {
     Ok(files)
 }
 
-/// Parses every source and builds the configuration, or all the errors.
+/// Parses every source and builds the configuration and all the errors.
 fn assemble(
     sources: Vec<(PathBuf, io::Result<String>)>,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Config, ConfigErrors> {
+) -> (Config, Vec<ConfigError>) {
     let mut errors = Vec::new();
     let mut globals: BTreeMap<String, (Value, &Path)> = BTreeMap::new();
     let mut first_seen: HashMap<String, &Path> = HashMap::new();
@@ -126,12 +140,9 @@ fn assemble(
         let mut r = Report::new(&s.file, Some(&s.name), &mut errors);
         common::check_record_size(&s.common, hekad.max_record_size(), &mut r);
     }
-    if errors.is_empty() {
-        return Ok(Config { hekad, plugins });
-    }
     // Group by file, in load order; within a file, in the order found.
     errors.sort_by_key(|e| sources.iter().position(|(f, _)| *f == e.file));
-    Err(ConfigErrors(errors))
+    (Config { hekad, plugins }, errors)
 }
 
 /// The top-level entries of one file in the order they appear, or `None`

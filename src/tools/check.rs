@@ -9,10 +9,24 @@ use super::ExitCode;
 use crate::config::ConfigErrors;
 use crate::pipeline::{Plan, build};
 
-/// Loads and builds `path`, or returns every error found.
+/// Loads and builds `path`, or returns every error found: file-level
+/// errors and plugin-level errors together.
 pub fn load_plan(path: &Path) -> Result<Plan, ConfigErrors> {
-    let config = crate::config::load(path)?;
-    build(&config)
+    let (config, mut errors) = crate::config::load_partial(path);
+    let failed: std::collections::HashSet<Option<String>> =
+        errors.iter().map(|e| e.section.clone()).collect();
+    let mut usable = config.clone();
+    // Sections that already failed to load are not built again (their
+    // errors would repeat).
+    usable.plugins.retain(|s| !failed.contains(&Some(s.name.clone())));
+    match build(&usable) {
+        Ok(plan) if errors.is_empty() => Ok(plan),
+        Ok(_) => Err(ConfigErrors(errors)),
+        Err(ConfigErrors(more)) => {
+            errors.extend(more);
+            Err(ConfigErrors(errors))
+        }
+    }
 }
 
 /// Prints errors one per line on stderr.

@@ -1,0 +1,139 @@
+//! Helpers: write a config into a temp dir, run the daemon, wait for
+//! output, stop it with a signal.
+
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_sandpiper"))
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Runs a tool to completion.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(bin()).args(args).output().unwrap()
+}
+
+/// A running daemon.
+pub struct Daemon {
+    pub child: Child,
+    pub dir: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `sandpiper -config=<dir>/<name>` with `config` written there.
+    pub fn start(dir: &Path, name: &str, config: &str) -> Daemon {
+        let path = dir.join(name);
+        std::fs::write(&path, config).unwrap();
+        let child = Command::new(bin())
+            .arg(format!("-config={}", path.display()))
+            .current_dir(dir)
+            .env("SANDPIPER_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Daemon { child, dir: dir.to_path_buf() }
+    }
+
+    /// Sends a signal by name ("INT", "TERM", "KILL", "HUP", "USR1").
+    pub fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Stops with SIGINT and returns (exit code, stdout, stderr).
+    pub fn stop(mut self) -> (Option<i32>, String, String) {
+        self.signal("INT");
+        self.wait()
+    }
+
+    /// Waits for exit (at most 30 s) and returns (exit code, stdout, stderr).
+    pub fn wait(&mut self) -> (Option<i32>, String, String) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let mut out = String::new();
+                let mut err = String::new();
+                if let Some(mut s) = self.child.stdout.take() {
+                    s.read_to_string(&mut out).unwrap();
+                }
+                if let Some(mut s) = self.child.stderr.take() {
+                    s.read_to_string(&mut err).unwrap();
+                }
+                return (status.code(), out, err);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("daemon did not exit");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills with SIGKILL.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `f` until it returns `Some` or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Waits until something listens on `port`.
+pub fn wait_listening(port: u16) {
+    let ok = wait_for(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())
+    });
+    assert!(ok.is_some(), "nothing listens on {port}");
+}
+
+/// Reads a file, empty if missing.
+pub fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_default()
+}
+
+/// Reads a framed protobuf file with `sandpiper cat -format json`, one
+/// JSON value per message.
+pub fn cat_json(path: &Path) -> Vec<serde_json::Value> {
+    let out = run(&["cat", "-format", "json", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}

@@ -1,0 +1,8 @@
+//! Integration tests: each runs the real `sandpiper` binary on real files
+//! and loopback sockets and checks what comes out. One test binary (as in
+//! ripgrep) keeps link time down.
+
+mod common;
+
+mod cli;
+mod tcp;

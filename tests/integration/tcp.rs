@@ -1,0 +1,215 @@
+//! TcpInput / TcpOutput over loopback: framing, decoding, signing,
+//! garbage and reconnection.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::Duration;
+
+use sandpiper::message::{Message, encode, write_framed};
+
+use crate::common::{Daemon, cat_json, free_port, run, wait_for, wait_listening};
+
+fn inject(port: u16, msg_type: &str, payload: &str) {
+    let out = run(&[
+        "inject",
+        "-heka",
+        &format!("127.0.0.1:{port}"),
+        "-type",
+        msg_type,
+        "-payload",
+        payload,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn receiver_config(port: u16, out: &str, extra: &str) -> String {
+    format!(
+        r#"
+[hekad]
+base_dir = "base"
+
+[TcpInput]
+address = "127.0.0.1:{port}"
+{extra}
+
+[out]
+type = "FileOutput"
+message_matcher = "TRUE"
+path = "{out}"
+encoder = "ProtobufEncoder"
+flush_interval = 0
+"#
+    )
+}
+
+fn wait_messages(path: &std::path::Path, n: usize) -> Vec<serde_json::Value> {
+    wait_for(Duration::from_secs(15), || {
+        let msgs = if path.exists() { cat_json(path) } else { Vec::new() };
+        (msgs.len() >= n).then_some(msgs)
+    })
+    .unwrap_or_else(|| panic!("expected {n} messages in {}", path.display()))
+}
+
+#[test]
+fn injected_messages_arrive_decoded_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let d = Daemon::start(dir.path(), "r.toml", &receiver_config(port, "out.dat", ""));
+    wait_listening(port);
+    for i in 0..3 {
+        inject(port, "test.msg", &format!("hello {i}"));
+    }
+    let msgs = wait_messages(&dir.path().join("base/out.dat"), 3);
+    let payloads: Vec<&str> = msgs.iter().map(|m| m["payload"].as_str().unwrap()).collect();
+    assert_eq!(payloads, vec!["hello 0", "hello 1", "hello 2"]);
+    assert!(msgs.iter().all(|m| m["type"] == "test.msg" && m["logger"] == "Inject Client"));
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn garbage_and_torn_records_are_skipped_and_the_input_keeps_going() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let d = Daemon::start(dir.path(), "r.toml", &receiver_config(port, "out.dat", ""));
+    wait_listening(port);
+    let mut good = Message::new();
+    good.msg_type = b"good".to_vec();
+    let mut framed = Vec::new();
+    write_framed(&encode(&good), None, 65536, &mut framed).unwrap();
+    let mut garbage_then_good = b"\x00\x01 not heka at all \x1e\x05garbage".to_vec();
+    garbage_then_good.extend_from_slice(&framed);
+    // Framed, but not a protobuf message: a decode failure.
+    write_framed(b"\xff\xff\xff\xff", None, 65536, &mut garbage_then_good).unwrap();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(&garbage_then_good).unwrap();
+    // Half a record, then hang up.
+    s.write_all(&framed[..framed.len() / 2]).unwrap();
+    drop(s);
+    inject(port, "after", "still alive");
+    let msgs = wait_messages(&dir.path().join("base/out.dat"), 2);
+    let types: Vec<&str> = msgs.iter().map(|m| m["type"].as_str().unwrap()).collect();
+    assert_eq!(types, vec!["good", "after"]);
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("Decode failure") || err.contains("garbage"),
+        "failures are logged: {err}"
+    );
+}
+
+#[test]
+fn signed_forwarding_accepts_the_right_key_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb) = (free_port(), free_port());
+    let receiver = format!(
+        r#"
+[hekad]
+base_dir = "base_b"
+
+[TcpInput]
+address = "127.0.0.1:{pb}"
+[TcpInput.signer.ops_1]
+hmac_key = "secret"
+
+[signed]
+type = "FileOutput"
+message_matcher = "TRUE"
+message_signer = "ops"
+path = "signed.dat"
+encoder = "ProtobufEncoder"
+flush_interval = 0
+
+[everything]
+type = "FileOutput"
+message_matcher = "TRUE"
+path = "all.dat"
+encoder = "ProtobufEncoder"
+flush_interval = 0
+"#
+    );
+    let sender = format!(
+        r#"
+[hekad]
+base_dir = "base_a"
+
+[TcpInput]
+address = "127.0.0.1:{pa}"
+
+[good]
+type = "TcpOutput"
+message_matcher = "TRUE"
+address = "127.0.0.1:{pb}"
+[good.signer]
+name = "ops"
+hmac_hash = "sha1"
+hmac_key = "secret"
+version = 1
+
+[bad]
+type = "TcpOutput"
+message_matcher = "TRUE"
+address = "127.0.0.1:{pb}"
+[bad.signer]
+name = "ops"
+hmac_key = "wrong key"
+version = 1
+"#
+    );
+    let b = Daemon::start(dir.path(), "b.toml", &receiver);
+    wait_listening(pb);
+    let a = Daemon::start(dir.path(), "a.toml", &sender);
+    wait_listening(pa);
+    inject(pa, "forwarded", "via a");
+    inject(pb, "direct", "unsigned");
+    let all = wait_messages(&dir.path().join("base_b/all.dat"), 2);
+    let signed = wait_messages(&dir.path().join("base_b/signed.dat"), 1);
+    std::thread::sleep(Duration::from_millis(300));
+    let signed_now = cat_json(&dir.path().join("base_b/signed.dat"));
+    assert_eq!(signed_now.len(), 1, "the wrong key's copy was dropped: {signed_now:?}");
+    assert_eq!(signed[0]["type"], "forwarded");
+    let mut types: Vec<&str> = all.iter().map(|m| m["type"].as_str().unwrap()).collect();
+    types.sort();
+    assert_eq!(
+        types,
+        vec!["direct", "forwarded"],
+        "unsigned direct message reaches the unrestricted output only"
+    );
+    let (code_a, _, err_a) = a.stop();
+    assert_eq!(code_a, Some(0), "{err_a}");
+    let (code_b, _, err_b) = b.stop();
+    assert_eq!(code_b, Some(0), "{err_b}");
+    assert!(err_b.contains("HMAC mismatch"), "refusal is logged: {err_b}");
+}
+
+#[test]
+fn tcp_output_reconnects_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb) = (free_port(), free_port());
+    let sender = format!(
+        r#"
+[hekad]
+base_dir = "base_a"
+[TcpInput]
+address = "127.0.0.1:{pa}"
+[fwd]
+type = "TcpOutput"
+message_matcher = "TRUE"
+address = "127.0.0.1:{pb}"
+"#
+    );
+    let a = Daemon::start(dir.path(), "a.toml", &sender);
+    wait_listening(pa);
+    for i in 0..5 {
+        inject(pa, "queued", &format!("m{i}"));
+    }
+    // Nobody listens on pb yet; the sender keeps retrying.
+    std::thread::sleep(Duration::from_millis(700));
+    let b = Daemon::start(dir.path(), "b.toml", &receiver_config(pb, "got.dat", ""));
+    let msgs = wait_messages(&dir.path().join("base/got.dat"), 5);
+    let payloads: Vec<&str> = msgs.iter().map(|m| m["payload"].as_str().unwrap()).collect();
+    assert_eq!(payloads, vec!["m0", "m1", "m2", "m3", "m4"]);
+    let (code, _, err) = a.stop();
+    assert_eq!(code, Some(0), "{err}");
+    drop(b);
+}
