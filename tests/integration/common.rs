@@ -1,6 +1,5 @@
 //! Helpers: write a config into a temp dir, run the daemon, wait for
 //! output, stop it with a signal.
-
 #![allow(dead_code)]
 
 use std::io::Read;

@@ -2,6 +2,8 @@
 //! and loopback sockets and checks what comes out. One test binary (as in
 //! ripgrep) keeps link time down.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 mod cli;
