@@ -192,3 +192,78 @@ pub const SPEC: PluginSpec = PluginSpec {
     build,
     defaults: Defaults::NONE,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_str;
+    use crate::message::{PackPool, Scalar};
+    use std::collections::HashMap;
+
+    /// Builds every decoder section of `toml` in order; returns the last.
+    fn build_all(toml: &str) -> Arc<dyn DecoderFactory> {
+        let config = load_str(toml, std::path::Path::new("t.toml")).unwrap();
+        let mut decoders: HashMap<String, Arc<dyn DecoderFactory>> = HashMap::new();
+        let mut last = None;
+        for s in &config.plugins {
+            let spec = crate::plugins::registry::find(&s.type_name).unwrap();
+            let cx = BuildContext { hekad: &config.hekad, section: s, decoders: &decoders };
+            let Ok(Built::Decoder(d)) = (spec.build)(&cx) else { panic!("{}", s.name) };
+            decoders.insert(s.name.clone(), Arc::clone(&d));
+            last = Some(d);
+        }
+        last.unwrap()
+    }
+
+    const SUBS: &str = r#"
+[numbers]
+type = "PayloadRegexDecoder"
+match_regex = '^(?P<n>\d+)$'
+[numbers.message_fields]
+Type = "number"
+[words]
+type = "PayloadRegexDecoder"
+match_regex = '^(?P<w>[a-z]+)$'
+[words.message_fields]
+Type = "word"
+[tag]
+type = "ScribbleDecoder"
+[tag.message_fields]
+tagged = "yes"
+"#;
+
+    fn decode(f: &Arc<dyn DecoderFactory>, payload: &str) -> Result<Vec<PackMut>, DecodeFailure> {
+        let pool = PackPool::new(4);
+        let mut pack = pool.get();
+        pack.message.payload = payload.as_bytes().to_vec();
+        let mut out = Vec::new();
+        let mut d = f.build_send().unwrap().unwrap();
+        d.decode(pack, &mut DecodeOut::new(&mut out, &pool)).map(|()| out)
+    }
+
+    #[test]
+    fn first_wins_tries_subs_in_order() {
+        let f =
+            build_all(&format!("{SUBS}\n[multi]\ntype='MultiDecoder'\nsubs=['numbers','words']\n"));
+        assert_eq!(decode(&f, "42").unwrap()[0].message.msg_type, b"number");
+        assert_eq!(decode(&f, "abc").unwrap()[0].message.msg_type, b"word");
+        let e = decode(&f, "!!").unwrap_err();
+        assert!(e.message.starts_with("All subdecoders failed"), "{}", e.message);
+    }
+
+    #[test]
+    fn all_runs_every_sub_and_fails_only_if_none_succeeds() {
+        let f = build_all(&format!(
+            "{SUBS}\n[multi]\ntype='MultiDecoder'\nsubs=['numbers','tag']\ncascade_strategy='all'\n"
+        ));
+        let out = decode(&f, "42").unwrap();
+        assert_eq!(out[0].message.msg_type, b"number");
+        assert_eq!(out[0].message.field_value("tagged", 0, 0), Some(Scalar::String(b"yes")));
+        let out = decode(&f, "abc").unwrap();
+        assert_eq!(out.len(), 1, "numbers failed, tag succeeded");
+        let f = build_all(&format!(
+            "{SUBS}\n[multi]\ntype='MultiDecoder'\nsubs=['numbers','words']\ncascade_strategy='all'\n"
+        ));
+        assert!(decode(&f, "!!").is_err());
+    }
+}

@@ -161,3 +161,91 @@ pub const SPEC: PluginSpec = PluginSpec {
     build,
     defaults: Defaults::NONE,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_str;
+    use crate::message::{PackPool, Scalar};
+    use crate::plugins::registry::BuildContext;
+    use std::collections::HashMap as Map;
+
+    fn decoder(toml: &str) -> Result<Arc<dyn DecoderFactory>, ConfigError> {
+        let config = load_str(toml, std::path::Path::new("t.toml")).unwrap();
+        let decoders = Map::new();
+        let cx =
+            BuildContext { hekad: &config.hekad, section: &config.plugins[0], decoders: &decoders };
+        match build(&cx)? {
+            Built::Decoder(d) => Ok(d),
+            _ => panic!("not a decoder"),
+        }
+    }
+
+    const CONFIG: &str = r#"
+[apache]
+type = "PayloadRegexDecoder"
+match_regex = '^(?P<RemoteIP>\S+) \S+ \S+ \[(?P<Timestamp>[^\]]+)\] "(?P<Method>[A-Z]+) (?P<Url>\S+)[^"]*" (?P<StatusCode>\d+) (?P<Severity>\w+)$'
+timestamp_layout = "02/Jan/2006:15:04:05 -0700"
+[apache.severity_map]
+warn = 4
+[apache.message_fields]
+Type = "ApacheLogfile"
+RemoteIP = "%RemoteIP%"
+"Status|code" = "%StatusCode%"
+Who = "%Missing%"
+"#;
+
+    fn run(factory: &Arc<dyn DecoderFactory>, line: &str) -> Result<Vec<PackMut>, DecodeFailure> {
+        let pool = PackPool::new(4);
+        let mut pack = pool.get();
+        pack.message.payload = line.as_bytes().to_vec();
+        let mut out = Vec::new();
+        let mut d = factory.build().unwrap();
+        d.decode(pack, &mut DecodeOut::new(&mut out, &pool)).map(|()| out)
+    }
+
+    #[test]
+    fn fills_timestamp_severity_headers_and_string_fields() {
+        let f = decoder(CONFIG).unwrap();
+        let line = r#"10.1.1.4 - - [10/Feb/2014:08:46:41 -0800] "GET /x HTTP/1.1" 404 warn"#;
+        let out = run(&f, line).unwrap();
+        let m = &out[0].message;
+        assert_eq!(m.timestamp, 1392050801000000000);
+        assert_eq!(m.severity, Some(4), "mapped through severity_map");
+        assert_eq!(m.msg_type, b"ApacheLogfile");
+        assert_eq!(m.field_value("RemoteIP", 0, 0), Some(Scalar::String(b"10.1.1.4")));
+        let status = m.field("Status").unwrap();
+        assert_eq!(status.representation, "code");
+        assert_eq!(
+            status.value.get(0),
+            Some(Scalar::String(b"404")),
+            "fields are strings, as in Heka"
+        );
+        assert_eq!(m.field_value("Who", 0, 0), Some(Scalar::String(b"<Missing>")));
+    }
+
+    #[test]
+    fn no_match_and_bad_values_fail_with_the_pack() {
+        let f = decoder(CONFIG).unwrap();
+        let e = run(&f, "nonsense").unwrap_err();
+        assert_eq!(e.message, "No match");
+        assert!(e.pack.is_some());
+        let bad_sev = r#"1.1.1.1 - - [10/Feb/2014:08:46:41 -0800] "GET / HTTP/1.1" 200 loud"#;
+        assert!(run(&f, bad_sev).unwrap_err().message.contains("severity"));
+    }
+
+    #[test]
+    fn config_errors_name_the_key() {
+        let e =
+            decoder("[d]\ntype='PayloadRegexDecoder'\nmatch_regex='no groups'\n").err().unwrap();
+        assert_eq!(e.key.as_deref(), Some("match_regex"));
+        let e = decoder("[d]\ntype='PayloadRegexDecoder'\nmatch_regex='(x'\n").err().unwrap();
+        assert_eq!(e.key.as_deref(), Some("match_regex"));
+        let e = decoder(
+            "[d]\ntype='PayloadRegexDecoder'\nmatch_regex='(x)'\ntimestamp_location='Mars/Base'\n",
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.key.as_deref(), Some("timestamp_location"));
+    }
+}
