@@ -236,7 +236,7 @@ pub enum Scan {
 pub fn scan_record(buf: &[u8], max_message_size: usize) -> Scan {
     let mut from = 0;
     loop {
-        let Some(rel) = buf[from..].iter().position(|b| *b == RECORD_SEPARATOR) else {
+        let Some(rel) = memchr::memchr(RECORD_SEPARATOR, &buf[from..]) else {
             return Scan::NeedMore { skip: buf.len() };
         };
         let start = from + rel;

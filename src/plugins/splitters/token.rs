@@ -43,18 +43,13 @@ impl Splitter for TokenSplitter {
     fn find_record(&mut self, buf: &[u8]) -> Split {
         let mut from = 0;
         for _ in 0..self.count {
-            match memchr(self.delimiter, &buf[from..]) {
+            match memchr::memchr(self.delimiter, &buf[from..]) {
                 Some(i) => from += i + 1,
                 None => return Split::NeedMore { skip: 0 },
             }
         }
         Split::Record { consumed: from, record: 0..from }
     }
-}
-
-/// Position of the first `b` in `hay`.
-fn memchr(b: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|x| *x == b)
 }
 
 impl SplitterFactory for TokenSplitter {
