@@ -61,6 +61,9 @@ pub struct HekadConfig {
     /// After a "buffer full" shutdown, how many ≤1 s waits for a queue to
     /// drain below 90 % at the next start. Default 10.
     pub full_buffer_max_retries: u32,
+    /// Seconds between `heka.all-report` messages injected into the router
+    /// (0 = never). Sandpiper's addition; default 60.
+    pub report_interval: u64,
 }
 
 /// Every key `[hekad]` accepts.
@@ -83,6 +86,7 @@ const KEYS: &[&str] = &[
     "max_message_size",
     "log_flags",
     "full_buffer_max_retries",
+    "report_interval",
 ];
 
 impl Default for HekadConfig {
@@ -117,6 +121,7 @@ impl HekadConfig {
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             log_flags: 3,
             full_buffer_max_retries: 10,
+            report_interval: 60,
         }
     }
 
@@ -179,6 +184,9 @@ pub(crate) fn parse<'a>(
             "log_flags" => set(&mut c.log_flags, r.check(key, value::uint32(v))),
             "full_buffer_max_retries" => {
                 set(&mut c.full_buffer_max_retries, r.check(key, value::uint32(v)))
+            }
+            "report_interval" => {
+                set(&mut c.report_interval, r.check(key, value::uint32(v).map(u64::from)))
             }
             _ => r.key(key, value::unknown_setting(key, KEYS)),
         }

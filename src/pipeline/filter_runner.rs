@@ -279,3 +279,78 @@ fn refresh_report(setup: &FilterSetup, filter: &dyn Filter) {
     filter.report(&mut r);
     setup.stats.set_plugin_report(r);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::Matcher;
+
+    #[test]
+    fn injections_respect_max_loops_and_self_match() {
+        let router = Router::new();
+        let (tx, rx) = flume::unbounded();
+        let own =
+            Route::new("me".into(), Matcher::new("Type == 'mine'").unwrap(), None, tx.clone());
+        let (otx, orx) = flume::unbounded();
+        router.set_routes(vec![Arc::new(Route::new(
+            "out".into(),
+            Matcher::new("TRUE").unwrap(),
+            None,
+            otx,
+        ))]);
+        let pool = PackPool::new(4);
+        let stats = RunnerStats::default();
+        let stop = StopSignal::new();
+        let mut inj = RouterInjector {
+            router: &router,
+            pool: &pool,
+            own: &own,
+            parent_loops: 3,
+            max_loops: 4,
+            stats: &stats,
+            stop: &stop,
+            pending: Vec::new(),
+        };
+        let mut p = inj.new_pack().unwrap();
+        p.message.msg_type = b"other".to_vec();
+        inj.inject(p).unwrap();
+        inj.flush();
+        match orx.try_recv() {
+            Ok(QueueItem::Batch(b)) => assert_eq!(b[0].loop_count, 4),
+            _ => panic!("not routed"),
+        }
+        inj.parent_loops = 4;
+        let p = inj.new_pack().unwrap();
+        assert_eq!(inj.inject(p), Err(InjectError::Loops));
+        inj.parent_loops = 0;
+        let mut p = inj.new_pack().unwrap();
+        p.message.msg_type = b"mine".to_vec();
+        assert_eq!(inj.inject(p), Err(InjectError::SelfMatch));
+        assert!(rx.try_recv().is_err());
+        assert_eq!(RunnerStats::get(&stats.injected), 1);
+        assert_eq!(pool.available(), 4, "refused packs went home");
+    }
+
+    #[test]
+    fn an_exhausted_pool_is_reported_not_waited_on_forever() {
+        let router = Router::new();
+        let (tx, _rx) = flume::unbounded();
+        let own = Route::new("me".into(), Matcher::new("FALSE").unwrap(), None, tx);
+        let pool = PackPool::new(1);
+        let _held = pool.get();
+        let stats = RunnerStats::default();
+        let stop = StopSignal::new();
+        stop.set();
+        let mut inj = RouterInjector {
+            router: &router,
+            pool: &pool,
+            own: &own,
+            parent_loops: 0,
+            max_loops: 4,
+            stats: &stats,
+            stop: &stop,
+            pending: Vec::new(),
+        };
+        assert_eq!(inj.new_pack().err(), Some(InjectError::Aborted));
+    }
+}

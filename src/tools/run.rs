@@ -12,9 +12,6 @@ use super::ExitCode;
 use super::check::{load_plan, print_errors};
 use crate::pipeline::{Events, Pipeline, PipelineEvent};
 
-/// Seconds between periodic `heka.all-report` messages.
-pub const REPORT_INTERVAL: Duration = Duration::from_secs(60);
-
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -97,14 +94,18 @@ pub fn run(path: &Path) -> ExitCode {
         }
     };
     let (events, event_rx) = Events::channel();
-    let pipeline =
-        match Pipeline::start(plan, runtime.handle().clone(), events, Some(REPORT_INTERVAL)) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("Cannot start the pipeline: {e}");
-                return 1;
-            }
-        };
+    let pipeline = match Pipeline::start(
+        plan,
+        runtime.handle().clone(),
+        events,
+        Some(Duration::from_secs(hekad.report_interval)),
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("Cannot start the pipeline: {e}");
+            return 1;
+        }
+    };
     tracing::info!("Sandpiper started with {}", path.display());
     let code = runtime.block_on(serve_signals(&pipeline, event_rx));
     pipeline.shutdown();

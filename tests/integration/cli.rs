@@ -152,3 +152,93 @@ address = "127.0.0.1:{port}"
     assert!(out.contains("CounterFilter") && out.contains("inputRecycleChan"), "{out}");
     assert!(!pid_path.exists(), "pid file removed on exit");
 }
+
+#[test]
+fn a_plugin_that_keeps_failing_is_retried_then_stops_the_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("blocker"), "a file, not a directory").unwrap();
+    let port = free_port();
+    let mut d = Daemon::start(
+        dir.path(),
+        "c.toml",
+        &format!(
+            r#"
+[hekad]
+base_dir = "base"
+[TcpInput]
+address = "127.0.0.1:{port}"
+[PayloadEncoder]
+[out]
+type = "FileOutput"
+message_matcher = "TRUE"
+path = "{}/blocker/out.log"
+encoder = "PayloadEncoder"
+[out.retries]
+max_retries = 2
+delay = "10ms"
+max_jitter = "0s"
+"#,
+            dir.path().display()
+        ),
+    );
+    let (code, _, err) = d.wait();
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(
+        err.matches("Output failed: start failed").count(),
+        3,
+        "first try + 2 retries: {err}"
+    );
+    assert!(err.contains("can_exit is false; shutting down"), "{err}");
+}
+
+#[test]
+fn counter_filter_ticks_and_reports_are_injected() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let d = Daemon::start(
+        dir.path(),
+        "c.toml",
+        &format!(
+            r#"
+[hekad]
+base_dir = "base"
+report_interval = 1
+[TcpInput]
+address = "127.0.0.1:{port}"
+[CounterFilter]
+message_matcher = "Type == 'counted'"
+ticker_interval = 1
+[out]
+type = "FileOutput"
+message_matcher = "Type == 'heka.counter-output' || Type == 'heka.all-report'"
+path = "out.dat"
+encoder = "ProtobufEncoder"
+flush_interval = 0
+"#
+        ),
+    );
+    crate::common::wait_listening(port);
+    for _ in 0..3 {
+        let out = run(&["inject", "-heka", &format!("127.0.0.1:{port}"), "-type", "counted"]);
+        assert!(out.status.success());
+    }
+    let path = dir.path().join("base/out.dat");
+    let msgs = crate::common::wait_for(std::time::Duration::from_secs(10), || {
+        let msgs = if path.exists() { crate::common::cat_json(&path) } else { Vec::new() };
+        let counter = msgs.iter().any(|m| m["type"] == "heka.counter-output");
+        let report = msgs.iter().any(|m| m["type"] == "heka.all-report");
+        (counter && report).then_some(msgs)
+    })
+    .expect("counter output and report");
+    let counter = msgs.iter().find(|m| m["type"] == "heka.counter-output").unwrap();
+    assert!(counter["payload"].as_str().unwrap().starts_with("Got 3 messages."), "{counter}");
+    let report = msgs.iter().find(|m| m["type"] == "heka.all-report").unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(report["payload"].as_str().unwrap()).unwrap();
+    let filter = &json["filters"][0];
+    assert_eq!(filter["Name"], "CounterFilter");
+    assert_eq!(filter["ProcessMessageCount"]["value"], 3);
+    assert_eq!(json["inputs"][0]["RecordCount"]["value"], 3);
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+}
