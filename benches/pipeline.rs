@@ -2,6 +2,8 @@
 //! lines into packs and routing them to a consumer thread, and protobuf
 //! encode/decode of a typical decoded message.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::{Arc, Mutex};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
