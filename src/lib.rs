@@ -12,4 +12,5 @@
 
 pub mod config;
 pub mod message;
+pub mod plugins;
 pub mod sandbox;

@@ -1,0 +1,3 @@
+//! Input plugins: where data enters Sandpiper.
+
+pub mod logstreamer;
