@@ -221,7 +221,8 @@ impl std::error::Error for ConfigErrors {}
 impl LogstreamerInputConfig {
     /// Checks every key and builds the settings. Relative `log_directory`
     /// is made absolute against the working directory; relative
-    /// `journal_directory` is taken under `base_dir` (Heka's base_dir).
+    /// `journal_directory` is taken under `base_dir` (Heka's base_dir),
+    /// then made absolute too.
     /// All problems are collected, not just the first.
     pub fn validate(&self, base_dir: &Path) -> Result<LogstreamerSettings, ConfigErrors> {
         let mut errors = Vec::new();
@@ -330,6 +331,8 @@ impl LogstreamerInputConfig {
             Some(dir) => base_dir.join(dir),
             None => base_dir.join("logstreamer"),
         };
+        let journal_directory =
+            std::path::absolute(&journal_directory).unwrap_or(journal_directory);
 
         match file_match {
             Some(file_match) if errors.is_empty() => Ok(LogstreamerSettings {

@@ -78,7 +78,8 @@ pub fn discover_at(
         fs::read_dir(root).map_err(|source| DiscoveryError { path: root.clone(), source })?;
     let mut discovery = Discovery::default();
     let mut found: Vec<(PathBuf, String, fs::Metadata)> = Vec::new();
-    walk(root, entries, &mut found, &mut discovery.skipped);
+    let walker = Walker { root, skip_dir: &settings.journal_directory };
+    walker.walk(entries, &mut found, &mut discovery.skipped);
 
     let mut keyed: BTreeMap<String, Vec<(SortKey, PathBuf)>> = BTreeMap::new();
     for (path, rel, meta) in found {
@@ -124,50 +125,69 @@ fn stream_name(caps: &regex::Captures<'_>, parts: &[NamePart], plugin_name: &str
     name
 }
 
-/// Collects regular files under a directory with their path relative to
-/// the scan root (`/`-separated on Unix).
-fn walk(
-    root: &Path,
-    entries: fs::ReadDir,
-    found: &mut Vec<(PathBuf, String, fs::Metadata)>,
-    skipped: &mut Vec<SkippedFile>,
-) {
-    for entry in entries {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                skipped.push(SkippedFile { path: root.to_path_buf(), reason: e.to_string() });
+/// The recursive scan below `root`, leaving out `skip_dir` (the journal
+/// directory, whose files are named after streams and could match).
+struct Walker<'a> {
+    root: &'a Path,
+    skip_dir: &'a Path,
+}
+
+impl Walker<'_> {
+    /// Collects regular files with their path relative to the root
+    /// (`/`-separated on Unix). Files that vanish during the scan are
+    /// ignored; other problems are reported in `skipped`.
+    fn walk(
+        &self,
+        entries: fs::ReadDir,
+        found: &mut Vec<(PathBuf, String, fs::Metadata)>,
+        skipped: &mut Vec<SkippedFile>,
+    ) {
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    skipped
+                        .push(SkippedFile { path: self.root.to_path_buf(), reason: e.to_string() });
+                    continue;
+                }
+            };
+            let path = entry.path();
+            let file_type = match entry.file_type() {
+                Ok(t) => t,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    skipped.push(SkippedFile { path, reason: e.to_string() });
+                    continue;
+                }
+            };
+            if file_type.is_dir() {
+                if path == self.skip_dir {
+                    continue;
+                }
+                match fs::read_dir(&path) {
+                    Ok(sub) => self.walk(sub, found, skipped),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => skipped.push(SkippedFile { path, reason: e.to_string() }),
+                }
                 continue;
             }
-        };
-        let path = entry.path();
-        let file_type = match entry.file_type() {
-            Ok(t) => t,
-            Err(e) => {
-                skipped.push(SkippedFile { path, reason: e.to_string() });
-                continue;
+            // `fs::metadata` follows a symlink; a link to a directory is not walked.
+            let meta = match fs::metadata(&path) {
+                Ok(meta) if meta.is_file() => meta,
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    skipped.push(SkippedFile { path, reason: e.to_string() });
+                    continue;
+                }
+            };
+            let rel = path.strip_prefix(self.root).ok().and_then(Path::to_str).map(str::to_owned);
+            match rel {
+                Some(rel) => found.push((path, rel, meta)),
+                None => {
+                    skipped.push(SkippedFile { path, reason: "path is not valid UTF-8".into() })
+                }
             }
-        };
-        if file_type.is_dir() {
-            match fs::read_dir(&path) {
-                Ok(sub) => walk(root, sub, found, skipped),
-                Err(e) => skipped.push(SkippedFile { path, reason: e.to_string() }),
-            }
-            continue;
-        }
-        // `fs::metadata` follows a symlink; a link to a directory is not walked.
-        let meta = match fs::metadata(&path) {
-            Ok(meta) if meta.is_file() => meta,
-            Ok(_) => continue,
-            Err(e) => {
-                skipped.push(SkippedFile { path, reason: e.to_string() });
-                continue;
-            }
-        };
-        let rel = path.strip_prefix(root).ok().and_then(Path::to_str).map(str::to_owned);
-        match rel {
-            Some(rel) => found.push((path, rel, meta)),
-            None => skipped.push(SkippedFile { path, reason: "path is not valid UTF-8".into() }),
         }
     }
 }
@@ -371,6 +391,18 @@ mod tests {
         assert_eq!(d.too_old, vec![old]);
         let s = settings(root, "file_match = 'x\\.log(\\.\\d+)?'\noldest_duration = '3h'");
         assert_eq!(discover(&s, "p").expect("scan").streams["p"].len(), 2);
+    }
+
+    #[test]
+    fn the_journal_directory_is_not_scanned() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        touch(root, "app.log");
+        touch(root, "journals/app.log");
+        let s = settings(root, "file_match = '\\w+\\.log'\njournal_directory = 'journals'");
+        assert_eq!(s.journal_directory, root.join("journals"));
+        let d = discover(&s, "p").expect("scan");
+        assert_eq!(rel_names(root, &d.streams["p"]), vec!["app.log"]);
     }
 
     #[test]

@@ -71,6 +71,8 @@ mod window;
 
 #[cfg(test)]
 mod scenarios;
+#[cfg(test)]
+mod simulation;
 
 pub use config::{
     ConfigError, ConfigErrors, LogstreamerInputConfig, LogstreamerSettings, MISSING_KEY, NamePart,
