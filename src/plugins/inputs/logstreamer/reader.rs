@@ -56,7 +56,9 @@ pub struct Position {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReaderOptions {
     /// Without a journal, start at the end of the newest file. Only applies
-    /// when the stream has files when the reader is created.
+    /// when the stream has files when the reader is created. Pass
+    /// `settings.initial_tail` for streams found at startup and `false` for
+    /// streams that appear later (all their lines are new).
     pub initial_tail: bool,
     /// The most bytes a caller may pass as `consumed_back` to
     /// [`StreamReader::checkpoint`] (its splitter buffer size). The reader
