@@ -1,3 +1,4 @@
 //! Inputs: read data from files and sockets.
 
+pub mod logstreamer;
 pub mod tcp;
