@@ -395,6 +395,18 @@ impl InputStream for Stream {
         self.spare.clear();
     }
 
+    fn flush_partial(&mut self) {
+        if !self.buf.is_empty() && !self.skipping {
+            let rest = std::mem::take(&mut self.buf);
+            self.now = now_ns();
+            self.emit(&rest);
+        }
+        self.buf.clear();
+        self.skipping = false;
+        self.flush_out();
+        self.spare.clear();
+    }
+
     fn buffered(&self) -> usize {
         self.buf.len()
     }

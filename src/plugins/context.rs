@@ -79,6 +79,10 @@ pub trait InputStream: Send {
     /// `deliver_incomplete_final` (end of a file or connection), or drops it.
     fn finish_record(&mut self);
 
+    /// Delivers a partial trailing record whatever the splitter settings
+    /// (a rotated file's last line without a newline is still a line).
+    fn flush_partial(&mut self);
+
     /// Bytes received but not yet delivered (a partial record).
     fn buffered(&self) -> usize;
 

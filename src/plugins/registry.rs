@@ -100,6 +100,7 @@ pub struct PluginSpec {
 
 /// Every plugin type.
 pub const PLUGINS: &[&PluginSpec] = &[
+    &inputs::logstreamer::SPEC,
     &inputs::tcp::SPEC,
     &splitters::token::SPEC,
     &splitters::regex::SPEC,

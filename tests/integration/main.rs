@@ -7,4 +7,5 @@
 mod common;
 
 mod cli;
+mod logstreamer;
 mod tcp;

@@ -83,6 +83,7 @@
 mod config;
 mod describe;
 mod discovery;
+mod input;
 mod journal;
 mod priority;
 mod reader;
@@ -101,6 +102,7 @@ pub use config::{
 };
 pub use describe::describe;
 pub use discovery::{Discovery, DiscoveryError, SkippedFile, discover, discover_at, stream_files};
+pub use input::{LogstreamerInput, SPEC, describe_all};
 pub use journal::{HASH_WINDOW, Journal, JournalError, JournalStore, hash_window, safe_file_name};
 pub use priority::{MISSING_VALUE, sort_value};
 pub use reader::{
