@@ -18,6 +18,7 @@ use std::borrow::Cow;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, Weak};
 
 use super::{Message, encode_into};
 
@@ -134,25 +135,26 @@ impl Pack {
 struct Slot {
     pack: Pack,
     holders: AtomicUsize,
-    home: Option<flume::Sender<Arc<Slot>>>,
+    home: Option<Weak<PoolInner>>,
+}
+
+/// Waits until a slot whose last holder just counted down is unique (the
+/// other holder may still be dropping its `Arc`), and releases its delivery
+/// guard: that drop is what tells the input the message was handled.
+fn make_unique(slot: &mut Arc<Slot>) {
+    loop {
+        if let Some(inner) = Arc::get_mut(slot) {
+            inner.pack.guard = None;
+            return;
+        }
+        std::thread::yield_now();
+    }
 }
 
 fn send_home(mut slot: Arc<Slot>) {
-    // The delivery guard must go now, not when the pack is next used: its
-    // drop is what tells the input the message was handled.
-    loop {
-        if let Some(inner) = Arc::get_mut(&mut slot) {
-            inner.pack.guard = None;
-            break;
-        }
-        // Another holder is between its decrement and dropping its Arc.
-        std::thread::yield_now();
-    }
-    if let Some(home) = slot.home.clone() {
-        // The pool's receiver lives as long as any slot (each slot holds a
-        // sender and the pool keeps the receiver); a send only fails while
-        // the whole pool is being torn down, and then dropping is right.
-        let _ = home.send(slot);
+    make_unique(&mut slot);
+    if let Some(pool) = slot.home.as_ref().and_then(Weak::upgrade) {
+        pool.put(std::iter::once(slot));
     }
 }
 
@@ -259,26 +261,50 @@ impl std::fmt::Debug for PackRef {
     }
 }
 
+/// The free list shared by a pool's handles.
+struct PoolInner {
+    free: Mutex<Vec<Arc<Slot>>>,
+    available: Condvar,
+}
+
+impl PoolInner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Slot>>> {
+        self.free.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn put(&self, slots: impl IntoIterator<Item = Arc<Slot>>) {
+        let mut free = self.lock();
+        let before = free.len();
+        free.extend(slots);
+        if free.len() > before {
+            self.available.notify_all();
+        }
+    }
+}
+
 /// A fixed set of packs (Heka's `poolsize`).
 #[derive(Clone)]
 pub struct PackPool {
-    rx: flume::Receiver<Arc<Slot>>,
+    inner: Arc<PoolInner>,
     size: usize,
 }
 
 impl PackPool {
     /// A pool of `size` empty packs.
     pub fn new(size: usize) -> Self {
-        let (tx, rx) = flume::unbounded();
-        for _ in 0..size {
-            let slot = Slot {
+        let inner = Arc::new(PoolInner {
+            free: Mutex::new(Vec::with_capacity(size)),
+            available: Condvar::new(),
+        });
+        let slots = (0..size).map(|_| {
+            Arc::new(Slot {
                 pack: Pack::default(),
                 holders: AtomicUsize::new(1),
-                home: Some(tx.clone()),
-            };
-            let _ = tx.send(Arc::new(slot));
-        }
-        PackPool { rx, size }
+                home: Some(Arc::downgrade(&inner)),
+            })
+        });
+        inner.put(slots);
+        PackPool { inner, size }
     }
 
     /// Number of packs the pool was made with.
@@ -288,11 +314,11 @@ impl PackPool {
 
     /// Packs currently free.
     pub fn available(&self) -> usize {
-        self.rx.len()
+        self.inner.lock().len()
     }
 
     fn prepare(mut slot: Arc<Slot>) -> PackMut {
-        // Slots are unique when sent home (see `send_home`).
+        // Slots are unique when they come home (see `send_home`).
         let inner =
             Arc::get_mut(&mut slot).unwrap_or_else(|| unreachable!("pooled slots are unique"));
         inner.holders.store(1, Ordering::Relaxed);
@@ -302,43 +328,70 @@ impl PackPool {
 
     /// Takes a cleared pack, waiting until one is free.
     pub fn get(&self) -> PackMut {
-        match self.rx.recv() {
-            Ok(slot) => Self::prepare(slot),
-            // The pool itself holds a receiver and every slot a sender, so
-            // the channel cannot be disconnected while `self` exists.
-            Err(_) => unreachable!("pack pool channel outlives the pool"),
+        let mut free = self.inner.lock();
+        loop {
+            if let Some(slot) = free.pop() {
+                drop(free);
+                return Self::prepare(slot);
+            }
+            free = self.inner.available.wait(free).unwrap_or_else(|p| p.into_inner());
         }
     }
 
     /// Takes a pack, waiting at most `timeout`.
     pub fn get_timeout(&self, timeout: std::time::Duration) -> Option<PackMut> {
-        self.rx.recv_timeout(timeout).ok().map(Self::prepare)
+        let deadline = std::time::Instant::now() + timeout;
+        let mut free = self.inner.lock();
+        loop {
+            if let Some(slot) = free.pop() {
+                drop(free);
+                return Some(Self::prepare(slot));
+            }
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            free =
+                self.inner.available.wait_timeout(free, left).unwrap_or_else(|p| p.into_inner()).0;
+        }
     }
 
     /// Takes a pack if one is free now.
     pub fn try_get(&self) -> Option<PackMut> {
-        self.rx.try_recv().ok().map(Self::prepare)
+        let slot = self.inner.lock().pop()?;
+        Some(Self::prepare(slot))
     }
 
-    /// Takes a cleared pack, waiting asynchronously.
-    pub async fn get_async(&self) -> PackMut {
-        match self.rx.recv_async().await {
-            Ok(slot) => Self::prepare(slot),
-            Err(_) => unreachable!("pack pool channel outlives the pool"),
+    /// Takes between one and `max` packs into `out`, waiting for the first.
+    pub fn get_many(&self, max: usize, out: &mut Vec<PackMut>) {
+        let mut free = self.inner.lock();
+        while free.is_empty() {
+            free = self.inner.available.wait(free).unwrap_or_else(|p| p.into_inner());
         }
+        let n = max.min(free.len()).max(1);
+        let at = free.len() - n;
+        let taken: Vec<Arc<Slot>> = free.drain(at..).collect();
+        drop(free);
+        out.extend(taken.into_iter().map(Self::prepare));
     }
 }
 
-impl PackPool {
-    /// Takes between one and `max` packs into `out`, waiting for the first.
-    pub fn get_many(&self, max: usize, out: &mut Vec<PackMut>) {
-        out.push(self.get());
-        while out.len() < max {
-            match self.rx.try_recv() {
-                Ok(slot) => out.push(Self::prepare(slot)),
-                Err(_) => break,
-            }
+/// Drops a batch of shared handles, sending every pack whose last holder
+/// this was home in one go (one lock per pool, not one per pack).
+pub fn recycle_batch(batch: Vec<PackRef>) {
+    let mut home: Vec<(Arc<PoolInner>, Vec<Arc<Slot>>)> = Vec::new();
+    for mut r in batch {
+        let Some(slot) = r.slot.take() else { continue };
+        if slot.holders.fetch_sub(1, Ordering::AcqRel) != 1 {
+            continue;
         }
+        let mut slot = slot;
+        make_unique(&mut slot);
+        let Some(pool) = slot.home.as_ref().and_then(Weak::upgrade) else { continue };
+        match home.iter_mut().find(|(p, _)| Arc::ptr_eq(p, &pool)) {
+            Some((_, v)) => v.push(slot),
+            None => home.push((pool, vec![slot])),
+        }
+    }
+    for (pool, slots) in home {
+        pool.put(slots);
     }
 }
 
@@ -398,6 +451,18 @@ mod tests {
         // Every pack can be taken again.
         let all: Vec<PackMut> = (0..4).map(|_| pool.get()).collect();
         assert_eq!(all.len(), 4);
+    }
+
+    #[test]
+    fn recycle_batch_returns_only_last_holders() {
+        let pool = PackPool::new(3);
+        let a = pool.get().freeze();
+        let b = pool.get().freeze();
+        let keep = b.clone();
+        recycle_batch(vec![a, b]);
+        assert_eq!(pool.available(), 2, "a went home, b is still held");
+        recycle_batch(vec![keep]);
+        assert_eq!(pool.available(), 3);
     }
 
     #[test]

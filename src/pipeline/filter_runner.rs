@@ -193,7 +193,9 @@ fn drive(
         };
         match item {
             Ok(QueueItem::Batch(batch)) => {
-                process_batch(setup, filter, &mut injector, &batch, limiter)?;
+                let result = process_batch(setup, filter, &mut injector, &batch, limiter);
+                crate::message::recycle_batch(batch);
+                result?;
             }
             Ok(QueueItem::Stop) | Err(flume::RecvTimeoutError::Disconnected) => {
                 injector.parent_loops = 0;

@@ -143,7 +143,7 @@ fn drive(
                 // Flush before the packs (and their delivery guards) go:
                 // an input's checkpoint must not pass unwritten data.
                 check(setup, output.poll(&mut cx), limiter)?;
-                drop(batch);
+                crate::message::recycle_batch(batch);
                 RunnerStats::add(&setup.stats.process_ns, start.elapsed().as_nanos() as u64);
                 continue_ticks(setup, output, &mut cx, &mut next_tick, limiter)?;
                 if Instant::now() >= next_report {
