@@ -242,3 +242,16 @@ flush_interval = 0
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
 }
+
+#[test]
+fn the_bundled_quickstart_config_is_valid() {
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart.toml");
+    let out = std::process::Command::new(crate::common::bin())
+        .args(["check", "-config", config.to_str().unwrap()])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("input  LogstreamerInput (LogstreamerInput) -> splitter TokenSplitter"), "{text}");
+}
