@@ -146,6 +146,8 @@ pub(crate) struct Context {
     pub scratch: Message,
     /// Scratch message that injections are built in before they commit.
     pub build: Message,
+    /// Converted field names of `inject_message` tables.
+    pub names: super::api::NameCache,
 
     /// Successful injections (stats).
     pub inject_count: u64,

@@ -44,7 +44,7 @@ use super::outcome::{DecodeOutcome, EncodeOutcome, ProcessStatus};
 use super::require;
 use super::state::{self, StateLimits};
 use super::stats::{Counters, MemoryPeak, SandboxStats};
-use crate::message::{Message, PackMut, PackRef};
+use crate::message::{Message, PackMut, PackRef, encode_into};
 
 /// The live Lua side of a sandbox (dropped on termination).
 pub(super) struct Engine {
@@ -114,6 +114,7 @@ impl Sandbox {
             encoder: EncoderState::default(),
             scratch: Message::default(),
             build: Message::default(),
+            names: api::NameCache::default(),
             inject_count: 0,
             max_output: 0,
         }));
@@ -190,7 +191,7 @@ impl Sandbox {
         );
         reset_budget(&engine.lua);
         let r = f.call::<()>(());
-        MemoryPeak::sample(&engine.lua);
+        self.counters.max_memory = self.counters.max_memory.max(engine.lua.used_memory());
         if let Err(e) = r {
             let text = error_text(&e);
             self.terminate(text.clone());
@@ -227,11 +228,15 @@ impl Sandbox {
 
     /// Closes the Lua state and keeps `text` as the termination error.
     pub(super) fn terminate(&mut self, text: String) -> Terminated {
-        self.ctx.borrow_mut().current = Current::None;
+        {
+            let mut c = self.ctx.borrow_mut();
+            c.current = Current::None;
+            c.names.clear();
+        }
         if let Some(engine) = self.engine.take() {
             // A spent budget stops `__gc` finalizers that run while the
             // state closes.
-            self.counters.max_memory = MemoryPeak::get(&engine.lua);
+            self.counters.max_memory = self.counters.max_memory.max(MemoryPeak::get(&engine.lua));
             if let Some(b) = engine.lua.app_data_ref::<InstructionBudget>() {
                 self.counters.max_instructions = b.max_used();
                 let _ = b.charge(u64::MAX);
@@ -257,7 +262,10 @@ impl Sandbox {
             _ => return Err(self.terminate(format!("{fname}() function was not found"))),
         };
         let r = f.call::<(Value, Value)>(args);
-        MemoryPeak::sample(&engine.lua);
+        let used = engine.lua.used_memory();
+        if used > self.counters.max_memory {
+            self.counters.max_memory = used;
+        }
         match r {
             Ok(v) => Ok(v),
             Err(e) => {
@@ -408,9 +416,10 @@ impl Sandbox {
                     std::mem::swap(out, &mut c.encoder.output);
                     c.encoder.output.clear();
                 } else {
-                    match &current {
-                        Current::Owned(p) => out.extend_from_slice(&p.msg_bytes()),
-                        _ => out.extend_from_slice(&pack.msg_bytes()),
+                    match (&current, pack.trusted_bytes()) {
+                        (Current::Owned(p), _) => encode_into(&p.message, out),
+                        (_, Some(bytes)) => out.extend_from_slice(bytes),
+                        (_, None) => encode_into(&pack.message, out),
                     }
                 }
                 EncodeOutcome::Output
@@ -444,7 +453,7 @@ impl Sandbox {
         let (memory, max_memory, max_instructions) = match &self.engine {
             Some(e) => (
                 e.lua.used_memory(),
-                MemoryPeak::get(&e.lua),
+                MemoryPeak::get(&e.lua).max(self.counters.max_memory),
                 e.lua.app_data_ref::<InstructionBudget>().map_or(0, |b| b.max_used()),
             ),
             None => (0, self.counters.max_memory, self.counters.max_instructions),

@@ -85,7 +85,12 @@ impl Sandbox {
             r
         });
         match r {
-            Some(Ok(())) => Ok(()),
+            Some(Ok(())) => {
+                if let Some(e) = &self.engine {
+                    self.counters.max_memory = e.lua.used_memory();
+                }
+                Ok(())
+            }
             Some(Err(e)) => {
                 let text = error_text(&e);
                 self.terminate(format!("restore {text}"));

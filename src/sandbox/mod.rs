@@ -27,9 +27,9 @@ mod state;
 mod stats;
 
 pub use config::{
-    DEFAULT_INSTRUCTION_LIMIT, DEFAULT_MAX_PROCESS_INJECT, DEFAULT_MAX_TIMER_INJECT,
-    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, SandboxConfig, SandboxEnv, SandboxKind,
-    SandboxPluginConfig, preservation_path,
+    DEFAULT_DURATION_SAMPLE_DENOMINATOR, DEFAULT_INSTRUCTION_LIMIT, DEFAULT_MAX_PROCESS_INJECT,
+    DEFAULT_MAX_TIMER_INJECT, DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, SandboxConfig,
+    SandboxEnv, SandboxKind, SandboxPluginConfig, preservation_path,
 };
 pub use error::{SandboxError, Terminated};
 pub use extensions::{

@@ -5,34 +5,31 @@ use std::time::{Duration, Instant};
 
 use mlua::Lua;
 
-/// The highest memory use seen, kept in Lua app data so the instruction
-/// hook can sample it during long calls.
+/// The highest memory use the instruction hook has seen during long calls
+/// (kept in Lua app data; the sandbox also samples after every call).
 #[derive(Debug, Default)]
 pub(crate) struct MemoryPeak(Cell<usize>);
 
 impl MemoryPeak {
-    /// Samples `lua`'s current use.
-    pub fn sample(lua: &Lua) -> usize {
+    /// Samples `lua`'s current use from the hook.
+    pub fn sample(lua: &Lua) {
         let used = lua.used_memory();
         if let Some(p) = lua.app_data_ref::<MemoryPeak>()
             && used > p.0.get()
         {
             p.0.set(used);
         }
-        used
     }
 
-    /// The peak so far.
+    /// The peak the hook saw.
     pub fn get(lua: &Lua) -> usize {
         lua.app_data_ref::<MemoryPeak>().map_or(0, |p| p.0.get())
     }
 
-    /// Starts over from the current use (after restoring data with the
-    /// limits lifted).
+    /// Starts over (after restoring data with the limits lifted).
     pub fn reset(lua: &Lua) {
-        let used = lua.used_memory();
         if let Some(p) = lua.app_data_ref::<MemoryPeak>() {
-            p.0.set(used);
+            p.0.set(0);
         }
     }
 }
@@ -71,7 +68,7 @@ pub struct SandboxStats {
 pub(crate) struct Counters {
     pub process_message_count: u64,
     pub process_message_failures: u64,
-    /// Peaks kept when the state is closed.
+    /// Highest memory use sampled after calls (and kept once closed).
     pub max_memory: usize,
     pub max_instructions: u64,
     pub process: Timing,
@@ -81,7 +78,8 @@ pub(crate) struct Counters {
 /// Sampled call durations.
 #[derive(Debug, Default)]
 pub(crate) struct Timing {
-    calls: u64,
+    /// Calls left before the next timed one.
+    skip: u32,
     samples: u64,
     total_ns: u128,
 }
@@ -89,9 +87,12 @@ pub(crate) struct Timing {
 impl Timing {
     /// Starts timing this call if it is the 1-in-`every` sample.
     pub fn start(&mut self, every: u32) -> Option<Instant> {
-        let sample = self.calls.is_multiple_of(u64::from(every.max(1)));
-        self.calls += 1;
-        sample.then(Instant::now)
+        if self.skip > 0 {
+            self.skip -= 1;
+            return None;
+        }
+        self.skip = every.max(1) - 1;
+        Some(Instant::now())
     }
 
     /// Records a sampled call.

@@ -175,11 +175,11 @@ fn take_inject_slot(lua: &Lua, c: &mut Context) -> mlua::Result<()> {
 }
 
 /// Fills `m` from a table or a protobuf string.
-fn build(lua: &Lua, c: &Context, arg: &Value, m: &mut Message) -> mlua::Result<Filled> {
+fn build(lua: &Lua, c: &mut Context, arg: &Value, m: &mut Message) -> mlua::Result<Filled> {
     m.clear();
     m.severity = None;
     match arg {
-        Value::Table(t) => fill_message(lua, &c.extensions, t, m),
+        Value::Table(t) => fill_message(lua, &c.extensions, &mut c.names, t, m),
         Value::String(s) => {
             decode_into(&s.as_bytes(), m).map_err(|e| {
                 lua_error(lua, format!("inject_message() protobuf unmarshal failed: {e}"))
@@ -243,7 +243,7 @@ fn save_original(c: &mut Context) {
 fn decoder_inject(
     lua: &Lua,
     c: &mut Context,
-    fill: impl FnOnce(&Lua, &Context, &mut Message) -> mlua::Result<Filled>,
+    fill: impl FnOnce(&Lua, &mut Context, &mut Message) -> mlua::Result<Filled>,
 ) -> mlua::Result<()> {
     let first = !c.decoder.original_used;
     if first && matches!(c.current, Current::Owned(_)) {

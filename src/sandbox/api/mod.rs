@@ -7,6 +7,13 @@
 //! | `inject_message` | ✓ | ✓ | ✓ | ✓ | – |
 //! | `inject_payload`, `add_to_payload` | – | ✓ | ✓ | ✓ | – |
 //! | `write_message` | – | ✓ | – | ✓ | – |
+//!
+//! Numbers (a deliberate, documented choice on Lua 5.4): `read_message`
+//! returns Lua integers for `Timestamp` (exact nanoseconds, where Heka gave a
+//! double), `Severity`, `Pid` and INTEGER fields, and floats for DOUBLE
+//! fields. `inject_message` stays Heka-compatible: every Lua number in a
+//! field becomes DOUBLE unless the field says `value_type = 2` (INTEGER);
+//! a `Timestamp` given as a float is rounded to whole nanoseconds.
 
 mod inject;
 mod payload;
@@ -18,6 +25,8 @@ use mlua::{Lua, MultiValue, Value};
 
 use super::config::SandboxKind;
 use super::context::Shared;
+
+pub(crate) use table::NameCache;
 
 /// Installs the API functions of `kind` as globals.
 pub(crate) fn register(lua: &Lua, ctx: &Shared, kind: SandboxKind) -> mlua::Result<()> {

@@ -11,7 +11,7 @@
 //! metamethods run), and the message is written into the caller's buffers,
 //! which keep their allocations across calls.
 
-use mlua::{Lua, Table, Value};
+use mlua::{Lua, LuaString, Table, Value};
 
 use super::super::extensions::Extensions;
 use super::super::guard::lua_error;
@@ -24,10 +24,69 @@ pub(crate) struct Filled {
     pub timestamp: bool,
 }
 
+/// Field names already converted, by Lua string identity: scripts reuse
+/// the same (interned) key strings for every message, so a hit skips the
+/// UTF-8 check and the string conversion. Small and bounded; names beyond
+/// the first [`NAME_CACHE_SIZE`] are converted each time.
+/// It also keeps the Lua strings of the keys read from field tables.
+#[derive(Default)]
+pub(crate) struct NameCache {
+    /// The Lua string is kept so its address cannot be reused.
+    entries: Vec<(LuaString, String)>,
+    keys: Option<Keys>,
+}
+
+/// Interned keys of field tables.
+struct Keys {
+    name: LuaString,
+    value: LuaString,
+    value_type: LuaString,
+    representation: LuaString,
+}
+
+/// Entries kept by [`NameCache`].
+pub(crate) const NAME_CACHE_SIZE: usize = 64;
+
+impl NameCache {
+    fn name(&mut self, lua: &Lua, s: &LuaString) -> mlua::Result<String> {
+        let p = s.to_pointer();
+        if let Some((_, n)) = self.entries.iter().find(|(k, _)| k.to_pointer() == p) {
+            return Ok(n.clone());
+        }
+        let n = match s.to_str() {
+            Ok(n) => n.to_string(),
+            Err(_) => return Err(lua_error(lua, "inject_message() field name is not valid UTF-8")),
+        };
+        if self.entries.len() < NAME_CACHE_SIZE {
+            self.entries.push((s.clone(), n.clone()));
+        }
+        Ok(n)
+    }
+
+    /// Drops every entry (the state is closing).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.keys = None;
+    }
+
+    fn keys(&mut self, lua: &Lua) -> mlua::Result<&Keys> {
+        if self.keys.is_none() {
+            self.keys = Some(Keys {
+                name: lua.create_string("name")?,
+                value: lua.create_string("value")?,
+                value_type: lua.create_string("value_type")?,
+                representation: lua.create_string("representation")?,
+            });
+        }
+        self.keys.as_ref().ok_or_else(|| mlua::Error::runtime("field keys"))
+    }
+}
+
 /// Fills `m` (cleared by the caller, with `severity = None`) from `t`.
 pub(crate) fn fill_message(
     lua: &Lua,
     ext: &Extensions,
+    names: &mut NameCache,
     t: &Table,
     m: &mut Message,
 ) -> mlua::Result<Filled> {
@@ -56,7 +115,7 @@ pub(crate) fn fill_message(
             b"Severity" => m.severity = int32(lua, "Severity", &v)?,
             b"Pid" => m.pid = int32(lua, "Pid", &v)?,
             b"Fields" => match &v {
-                Value::Table(f) => fields(lua, ext, f, m)?,
+                Value::Table(f) => fields(lua, ext, names, f, m)?,
                 Value::Nil => {}
                 other => {
                     return Err(lua_error(
@@ -101,26 +160,32 @@ fn int32(lua: &Lua, what: &str, v: &Value) -> mlua::Result<Option<i32>> {
     n.map(Some).ok_or_else(|| lua_error(lua, format!("inject_message() {what} must be an integer")))
 }
 
-fn fields(lua: &Lua, ext: &Extensions, t: &Table, m: &mut Message) -> mlua::Result<()> {
+fn fields(
+    lua: &Lua,
+    ext: &Extensions,
+    names: &mut NameCache,
+    t: &Table,
+    m: &mut Message,
+) -> mlua::Result<()> {
     if let Value::Table(_) = t.raw_get::<Value>(1)? {
         // Array form.
         for entry in t.sequence_values::<Value>() {
             let Value::Table(e) = entry? else {
                 return Err(lua_error(lua, "inject_message() Fields array entries must be tables"));
             };
-            let name = match e.raw_get::<Value>("name")? {
-                Value::String(s) => field_name(lua, &s)?,
+            let name = match e.raw_get::<Value>(&names.keys(lua)?.name)? {
+                Value::String(s) => names.name(lua, &s)?,
                 _ => return Err(lua_error(lua, "inject_message() field name must be a string")),
             };
-            let value: Value = e.raw_get("value")?;
-            let field = typed_field(lua, ext, name, &e, value)?;
+            let value: Value = e.raw_get(&names.keys(lua)?.value)?;
+            let field = typed_field(lua, ext, names, name, &e, value)?;
             m.fields.push(field);
         }
         return Ok(());
     }
     t.for_each::<Value, Value>(|k, v| {
         let name = match k {
-            Value::String(s) => field_name(lua, &s)?,
+            Value::String(s) => names.name(lua, &s)?,
             other => {
                 return Err(lua_error(
                     lua,
@@ -132,9 +197,9 @@ fn fields(lua: &Lua, ext: &Extensions, t: &Table, m: &mut Message) -> mlua::Resu
             }
         };
         let field = match v {
-            Value::Table(vt) => match vt.raw_get::<Value>("value")? {
+            Value::Table(vt) => match vt.raw_get::<Value>(&names.keys(lua)?.value)? {
                 Value::Nil => Field::new(name, array(lua, ext, &vt, None)?),
-                value => typed_field(lua, ext, name, &vt, value)?,
+                value => typed_field(lua, ext, names, name, &vt, value)?,
             },
             other => Field::new(name, scalar(lua, ext, &other, None)?),
         };
@@ -143,28 +208,23 @@ fn fields(lua: &Lua, ext: &Extensions, t: &Table, m: &mut Message) -> mlua::Resu
     })
 }
 
-fn field_name(lua: &Lua, s: &mlua::LuaString) -> mlua::Result<String> {
-    match s.to_str() {
-        Ok(n) => Ok(n.to_string()),
-        Err(_) => Err(lua_error(lua, "inject_message() field name is not valid UTF-8")),
-    }
-}
-
 /// `{value=…, value_type=…, representation=…}`.
 fn typed_field(
     lua: &Lua,
     ext: &Extensions,
+    names: &mut NameCache,
     name: String,
     t: &Table,
     value: Value,
 ) -> mlua::Result<Field> {
-    let vt = match t.raw_get::<Value>("value_type")? {
+    let keys = names.keys(lua)?;
+    let vt = match t.raw_get::<Value>(&keys.value_type)? {
         Value::Nil => None,
         Value::Integer(i) => Some(i),
         Value::Number(f) if f.fract() == 0.0 => Some(f as i64),
         _ => return Err(lua_error(lua, "inject_message() value_type must be an integer")),
     };
-    let representation = match t.raw_get::<Value>("representation")? {
+    let representation = match t.raw_get::<Value>(&keys.representation)? {
         Value::Nil => String::new(),
         Value::String(s) => s.to_string_lossy(),
         _ => return Err(lua_error(lua, "inject_message() representation must be a string")),

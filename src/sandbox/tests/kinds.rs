@@ -260,7 +260,7 @@ fn output_reads_and_writes_files() {
     let src = format!(
         r#"local f = assert(io.open({path:?}, "w"))
            function process_message()
-             assert(inject_message == nil)
+             assert(inject_message == nil and require("io") == io)
              f:write(read_message("Payload"), "\n") f:flush()
              return 0
            end"#,
