@@ -166,6 +166,8 @@ impl Context {
         self.inject_left = inject_left;
         self.loop_count = loop_count;
         self.decoder.original_used = false;
+        // Packs a previous call left behind (e.g. injected at load time).
+        self.decoder.extra.clear();
         self.encoder.injected = false;
     }
 

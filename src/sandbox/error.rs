@@ -53,9 +53,11 @@ pub enum SandboxError {
 /// `process_message() instruction_limit exceeded` or
 /// `process_message() /path/script.lua:7: attempt to index a nil value`.
 /// When `aborted` is true the error text ended in `aborted` (the host
-/// interrupted an injection while shutting down): as in Heka the Lua state
-/// is kept, so [`Sandbox::stop`](crate::sandbox::Sandbox::stop) still
-/// preserves the data and later calls still run.
+/// refused an injection while shutting down) or `shutting down` (an
+/// [`InterruptHandle`](crate::sandbox::InterruptHandle) stopped the call):
+/// as in Heka the Lua state is kept, so
+/// [`Sandbox::stop`](crate::sandbox::Sandbox::stop) still preserves the
+/// data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct Terminated {

@@ -1,16 +1,23 @@
-//! Uncatchable limits: the instruction count hook, the `pcall`/`xpcall`/
-//! `coroutine.resume` wrappers, and how Lua errors become Heka error text.
+//! Uncatchable limits: the instruction count hook, the cross-thread
+//! interrupt, the `pcall`/`xpcall`/`coroutine.resume` wrappers, and how Lua
+//! errors become Heka error text.
 //!
 //! The hook (`Lua::set_global_hook`, so Lua-created coroutines are counted
 //! too) charges the per-call [`InstructionBudget`] every [`HOOK_INTERVAL`]
 //! instructions. Once spent, the budget stays spent until the next entry
-//! call, and the wrappers re-raise three kinds of errors instead of
-//! returning them to the script: a spent budget, memory errors, and host
-//! errors ending in `aborted`. The wrappers are Lua closures over the
+//! call, and the wrappers re-raise these errors instead of returning them to
+//! the script: a spent budget, memory errors, an interrupt, and host errors
+//! ending in `aborted` or `shutting down`. The same hook checks the
+//! [`InterruptHandle`] flag, which another thread sets to stop a script that
+//! never returns (a continuous input); Input and Output sandboxes get the
+//! hook for this even though they have no instruction limit. The wrappers are Lua closures over the
 //! native functions (no `debug` library, so the natives are unreachable);
 //! they keep Lua 5.4's semantics otherwise: error values pass through
 //! untouched (Rust errors become their message string) and `pcall` stays
 //! yieldable.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use mlua::{Function, HookTriggers, Lua, Value, VmState};
 
@@ -22,27 +29,67 @@ pub(crate) const HOST_CHUNK: &str = "=sandbox";
 /// Lua's out-of-memory message.
 pub const NOT_ENOUGH_MEMORY: &str = "not enough memory";
 
-/// Installs the count hook when `limit > 0` (0 = unlimited: no hook cost).
-pub(crate) fn install_hook(lua: &Lua, limit: u64) -> mlua::Result<()> {
-    if limit == 0 {
+/// The error text of an interrupted call (Heka's stop hook said the same).
+pub const SHUTTING_DOWN: &str = "shutting down";
+
+/// Stops a running script from another thread: the next hook call (within
+/// about a thousand VM instructions) raises `shutting down`, which the
+/// script cannot catch. Like Heka's `aborted` errors it keeps the Lua state,
+/// so `stop` still preserves data. The flag stays set: every later call is
+/// interrupted too. Time spent inside one C function (a long `string.find`,
+/// a blocking `io.read`) is not interrupted.
+#[derive(Debug, Clone, Default)]
+pub struct InterruptHandle(Arc<AtomicBool>);
+
+impl InterruptHandle {
+    /// Asks the script to stop.
+    pub fn interrupt(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// True once [`interrupt`](Self::interrupt) was called.
+    pub fn is_interrupted(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+fn interrupted(lua: &Lua) -> bool {
+    lua.app_data_ref::<InterruptHandle>().is_some_and(|i| i.is_interrupted())
+}
+
+/// Installs the count hook when `limit > 0`, or when `interruptible`
+/// (without either there is no hook and no hook cost).
+pub(crate) fn install_hook(lua: &Lua, limit: u64, interruptible: bool) -> mlua::Result<()> {
+    if limit == 0 && !interruptible {
         return Ok(());
     }
     lua.set_global_hook(HookTriggers::new().every_nth_instruction(HOOK_INTERVAL), |lua, _| {
+        if interrupted(lua) {
+            return Err(mlua::Error::runtime(SHUTTING_DOWN));
+        }
         super::stats::MemoryPeak::sample(lua);
         budget::charge(lua, u64::from(HOOK_INTERVAL))?;
         Ok(VmState::Continue)
     })
 }
 
+/// Errors that keep the Lua state (Heka's abort rule).
+pub(crate) fn is_abort_text(text: &str) -> bool {
+    text.ends_with("aborted") || text.ends_with(SHUTTING_DOWN)
+}
+
 /// True when `e` must end the entry-point call whatever the script does.
 fn is_fatal(lua: &Lua, e: &Value) -> bool {
-    if lua.app_data_ref::<InstructionBudget>().is_some_and(|b| b.is_exhausted()) {
+    if lua.app_data_ref::<InstructionBudget>().is_some_and(|b| b.is_exhausted()) || interrupted(lua)
+    {
         return true;
     }
     match e {
         Value::String(s) => {
             let b = s.as_bytes();
-            &b[..] == NOT_ENOUGH_MEMORY.as_bytes() || b.ends_with(b"aborted")
+            &b[..] == NOT_ENOUGH_MEMORY.as_bytes()
+                || b.ends_with(b"aborted")
+                || b.ends_with(SHUTTING_DOWN.as_bytes())
         }
         Value::Error(err) => is_fatal_error(err),
         _ => false,
@@ -54,7 +101,7 @@ pub(crate) fn is_fatal_error(err: &mlua::Error) -> bool {
     match root_cause(err) {
         mlua::Error::MemoryError(_) => true,
         mlua::Error::RuntimeError(s) => {
-            s == INSTRUCTION_LIMIT_EXCEEDED || s.ends_with("aborted") || s == NOT_ENOUGH_MEMORY
+            s == INSTRUCTION_LIMIT_EXCEEDED || is_abort_text(s) || s == NOT_ENOUGH_MEMORY
         }
         _ => false,
     }
@@ -146,7 +193,8 @@ pub(crate) fn install_wrappers(lua: &Lua) -> mlua::Result<()> {
         if is_fatal(lua, &e) {
             return Err(match e {
                 Value::Error(err) => *err,
-                Value::String(s) if s.as_bytes().ends_with(b"aborted") => {
+                _ if interrupted(lua) => mlua::Error::runtime(SHUTTING_DOWN),
+                Value::String(s) if is_abort_text(&s.to_string_lossy()) => {
                     mlua::Error::RuntimeError(s.to_string_lossy())
                 }
                 _ if lua.app_data_ref::<InstructionBudget>().is_some_and(|b| b.is_exhausted()) => {
@@ -178,7 +226,7 @@ mod tests {
     fn lua_with_budget(limit: u64) -> Lua {
         let lua = Lua::new();
         lua.set_app_data(InstructionBudget::new(limit));
-        install_hook(&lua, limit).unwrap();
+        install_hook(&lua, limit, false).unwrap();
         install_wrappers(&lua).unwrap();
         lua
     }

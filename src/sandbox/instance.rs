@@ -38,7 +38,7 @@ use super::compat::rewrite_setfenv;
 use super::config::{SandboxConfig, SandboxKind};
 use super::context::{Context, Current, DecoderState, EncoderState, Shared};
 use super::error::{SandboxError, Terminated};
-use super::guard::error_text;
+use super::guard::{InterruptHandle, error_text, is_abort_text};
 use super::host::SandboxHost;
 use super::outcome::{DecodeOutcome, EncodeOutcome, ProcessStatus};
 use super::require;
@@ -72,6 +72,7 @@ pub struct Sandbox {
     pub(super) engine: Option<Engine>,
     pub(super) terminated: Option<String>,
     pub(super) counters: Counters,
+    interrupt: InterruptHandle,
 }
 
 impl Sandbox {
@@ -88,10 +89,12 @@ impl Sandbox {
                 })?),
             };
         let instruction_limit = cfg.effective_instruction_limit();
+        let interrupt = InterruptHandle::default();
         let limits = StateLimits {
             memory: cfg.memory_limit,
             instructions: instruction_limit,
             output: cfg.output_limit,
+            interrupt: interrupt.clone(),
         };
         let lua =
             state::new_state(cfg.kind, limits).map_err(|e| SandboxError::Lua(error_text(&e)))?;
@@ -157,6 +160,7 @@ impl Sandbox {
             engine: Some(engine),
             terminated: None,
             counters: Counters::default(),
+            interrupt,
         };
         sb.load_script(&cfg.script_path)?;
         if sb.preserve_data
@@ -202,6 +206,12 @@ impl Sandbox {
 
     fn inject_cap(&self, cap: u32) -> Option<u32> {
         (self.kind == SandboxKind::Filter).then_some(cap)
+    }
+
+    /// A handle another thread can use to stop a running call (e.g. a
+    /// continuous input at shutdown); see [`InterruptHandle`].
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        self.interrupt.clone()
     }
 
     /// The plugin kind.
@@ -270,7 +280,7 @@ impl Sandbox {
             Ok(v) => Ok(v),
             Err(e) => {
                 let text = format!("{fname}() {}", error_text(&e));
-                if text.ends_with("aborted") {
+                if is_abort_text(&text) {
                     return Err(Terminated { message: text, aborted: true });
                 }
                 Err(self.terminate(text))

@@ -25,12 +25,13 @@ const OS_KEPT: &[&str] = &["clock", "date", "difftime", "time"];
 /// `os` functions removed in the I/O kinds (Heka's I/O template).
 const OS_REMOVED_IO: &[&str] = &["exit", "setlocale"];
 
-/// Limits attached to a new state.
-#[derive(Debug, Clone, Copy)]
+/// Limits (and the interrupt flag) attached to a new state.
+#[derive(Debug, Clone)]
 pub(crate) struct StateLimits {
     pub memory: usize,
     pub instructions: u64,
     pub output: usize,
+    pub interrupt: guard::InterruptHandle,
 }
 
 /// A new hardened state for `kind`.
@@ -50,6 +51,7 @@ pub(crate) fn new_state(kind: SandboxKind, limits: StateLimits) -> mlua::Result<
     lua.set_app_data(OutputLimit(limits.output));
     lua.set_app_data(InstructionBudget::new(limits.instructions));
     lua.set_app_data(super::stats::MemoryPeak::default());
+    lua.set_app_data(limits.interrupt);
 
     let g = lua.globals();
     for name in REMOVED_GLOBALS {
@@ -84,7 +86,7 @@ pub(crate) fn new_state(kind: SandboxKind, limits: StateLimits) -> mlua::Result<
 
     compat::install(&lua)?;
     guard::install_wrappers(&lua)?;
-    guard::install_hook(&lua, limits.instructions)?;
+    guard::install_hook(&lua, limits.instructions, kind.is_io())?;
     if limits.memory > 0 {
         lua.set_memory_limit(limits.memory)?;
     }
@@ -96,8 +98,16 @@ mod tests {
     use super::*;
 
     fn state(kind: SandboxKind) -> Lua {
-        new_state(kind, StateLimits { memory: 8 << 20, instructions: 1_000_000, output: 64512 })
-            .unwrap()
+        new_state(
+            kind,
+            StateLimits {
+                memory: 8 << 20,
+                instructions: 1_000_000,
+                output: 64512,
+                interrupt: guard::InterruptHandle::default(),
+            },
+        )
+        .unwrap()
     }
 
     #[test]

@@ -270,3 +270,47 @@ fn output_reads_and_writes_files() {
     assert_eq!(sb.process_message(&test_pack()), Ok(ProcessStatus::Ok));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "Test Payload\n");
 }
+
+#[test]
+fn decoder_injections_at_load_time_are_not_forwarded_later() {
+    let pool = PackPool::new(4);
+    let (mut sb, _t, _s) = decoder(
+        "inject_message({Payload = 'at load'})\nfunction process_message() return 0 end",
+        &pool,
+    );
+    let mut out = Vec::new();
+    assert_eq!(sb.decode(original(&pool), &mut out), Ok(DecodeOutcome::Forwarded));
+    assert_eq!(out.len(), 1);
+    drop(out);
+    assert_eq!(pool.available(), 4, "the load-time pack went back to the pool");
+}
+
+#[test]
+fn a_continuous_input_is_interrupted_from_another_thread() {
+    let s = script(
+        "n = 0
+         function process_message()
+           while true do
+             n = n + 1
+             pcall(function() for i = 1, 100 do end end)
+           end
+         end",
+    );
+    let mut cfg = config(SandboxKind::Input, &s);
+    cfg.preserve_data = true;
+    cfg.preservation_path = Some(s.dir.path().join("input.data"));
+    let path = cfg.preservation_path.clone().unwrap();
+    let (mut sb, _h, _s) = start_with(cfg, s);
+    let handle = sb.interrupt_handle();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        handle.interrupt();
+    });
+    let err = sb.run_input().unwrap_err();
+    stopper.join().unwrap();
+    assert_eq!(err.message, "process_message() shutting down");
+    assert!(err.aborted && sb.terminated().is_none());
+    sb.stop().unwrap();
+    let data = std::fs::read_to_string(path).unwrap();
+    assert!(data.contains("_G[\"n\"] = "), "state kept and saved: {data}");
+}
