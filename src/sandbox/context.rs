@@ -13,7 +13,8 @@ use std::rc::Rc;
 
 use mlua::Lua;
 
-use super::config::SandboxKind;
+use super::api::NameCache;
+use super::config::{SandboxConfig, SandboxKind};
 use super::extensions::Extensions;
 use super::guard::lua_error;
 use super::host::SandboxHost;
@@ -147,7 +148,7 @@ pub(crate) struct Context {
     /// Scratch message that injections are built in before they commit.
     pub build: Message,
     /// Converted field names of `inject_message` tables.
-    pub names: super::api::NameCache,
+    pub names: NameCache,
 
     /// Successful injections (stats).
     pub inject_count: u64,
@@ -159,6 +160,37 @@ pub(crate) struct Context {
 pub(crate) type Shared = Rc<RefCell<Context>>;
 
 impl Context {
+    /// The context of a new sandbox.
+    pub fn new(
+        cfg: &SandboxConfig,
+        tz: Option<jiff::tz::TimeZone>,
+        host: Box<dyn SandboxHost>,
+    ) -> Self {
+        Context {
+            kind: cfg.kind,
+            name: cfg.name.clone(),
+            hostname: cfg.hostname.clone(),
+            pid: cfg.pid,
+            output_limit: cfg.output_limit,
+            config: cfg.config.clone(),
+            extensions: cfg.extensions.clone(),
+            tz,
+            host,
+            current: Current::None,
+            next_field: 0,
+            payload: Vec::new(),
+            inject_left: None,
+            loop_count: 0,
+            decoder: DecoderState::default(),
+            encoder: EncoderState::default(),
+            scratch: Message::default(),
+            build: Message::default(),
+            names: NameCache::default(),
+            inject_count: 0,
+            max_output: 0,
+        }
+    }
+
     /// Resets the per-call state before an entry point runs.
     pub fn begin_call(&mut self, current: Current, inject_left: Option<u32>, loop_count: u32) {
         self.current = current;

@@ -36,7 +36,7 @@ use super::api;
 use super::budget::InstructionBudget;
 use super::compat::rewrite_setfenv;
 use super::config::{SandboxConfig, SandboxKind};
-use super::context::{Context, Current, DecoderState, EncoderState, Shared};
+use super::context::{Context, Current, Shared};
 use super::error::{SandboxError, Terminated};
 use super::guard::{InterruptHandle, error_text, is_abort_text};
 use super::host::SandboxHost;
@@ -44,7 +44,7 @@ use super::outcome::{DecodeOutcome, EncodeOutcome, ProcessStatus};
 use super::require;
 use super::state::{self, StateLimits};
 use super::stats::{Counters, MemoryPeak, SandboxStats};
-use crate::message::{Message, PackMut, PackRef, encode_into};
+use crate::message::{PackMut, PackRef, encode_into};
 
 /// The live Lua side of a sandbox (dropped on termination).
 pub(super) struct Engine {
@@ -98,29 +98,7 @@ impl Sandbox {
         };
         let lua =
             state::new_state(cfg.kind, limits).map_err(|e| SandboxError::Lua(error_text(&e)))?;
-        let ctx: Shared = Rc::new(RefCell::new(Context {
-            kind: cfg.kind,
-            name: cfg.name.clone(),
-            hostname: cfg.hostname.clone(),
-            pid: cfg.pid,
-            output_limit: cfg.output_limit,
-            config: cfg.config.clone(),
-            extensions: cfg.extensions.clone(),
-            tz,
-            host,
-            current: Current::None,
-            next_field: 0,
-            payload: Vec::new(),
-            inject_left: None,
-            loop_count: 0,
-            decoder: DecoderState::default(),
-            encoder: EncoderState::default(),
-            scratch: Message::default(),
-            build: Message::default(),
-            names: api::NameCache::default(),
-            inject_count: 0,
-            max_output: 0,
-        }));
+        let ctx: Shared = Rc::new(RefCell::new(Context::new(&cfg, tz, host)));
         let setup = |lua: &Lua| -> mlua::Result<Engine> {
             api::register(lua, &ctx, cfg.kind)?;
             require::install(
