@@ -19,6 +19,13 @@ use crate::message::PackMut;
 ///   [`Sandbox::decode`](super::Sandbox::decode), never passed to `inject`.
 /// - Encoders and outputs never call the host.
 ///
+/// The sandbox owns its host (given to [`Sandbox::new`](super::Sandbox::new)):
+/// the Rust functions Lua calls must reach it, and a host borrowed per call
+/// could only be handed to them with unsafe code or a per-call
+/// `Lua::scope`, which costs on every call and breaks scripts that keep API
+/// functions in locals (`local inject_message = inject_message`). Share
+/// state with the adapter through `Rc`/`Arc` fields when needed.
+///
 /// An `Err(text)` becomes a Lua error with that text (which terminates the
 /// sandbox unless the script catches it; texts ending in `aborted` cannot
 /// be caught and keep the state for preservation, as in Heka).

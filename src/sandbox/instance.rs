@@ -1,29 +1,5 @@
 //! [`Sandbox`]: one hardened Lua state running one Heka-style script, and
-//! its entry points.
-//!
-//! A `Sandbox` is `!Send`: create it on the thread that drives it. Every
-//! entry point resets the instruction budget, hands the current message to
-//! the API by handle, calls the script, and takes the message back. Any
-//! runtime error or limit violation *terminates* the sandbox: the Lua state
-//! is closed, the error text is kept, and every later call returns it at
-//! once (Heka's rule for errors ending in `aborted` excepted — see
-//! [`Terminated`]).
-//!
-//! ```no_run
-//! use sandpiper::message::PackMut;
-//! use sandpiper::sandbox::{CollectHost, ProcessStatus, Sandbox, SandboxConfig, SandboxKind};
-//!
-//! let host = CollectHost::new();
-//! let cfg = SandboxConfig::new(SandboxKind::Filter, "counter", "counter.lua");
-//! let mut sb = Sandbox::new(cfg, Box::new(host.clone())).expect("script loads");
-//! let pack = PackMut::standalone().freeze();
-//! match sb.process_message(&pack) {
-//!     Ok(ProcessStatus::Ok) => {}
-//!     Ok(other) => eprintln!("script status {other:?}"),
-//!     Err(t) => eprintln!("terminated: {t}"),
-//! }
-//! sb.stop().expect("state saved");
-//! ```
+//! its entry points (documented on the type).
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -57,7 +33,31 @@ pub(super) struct Engine {
     pub lua: Lua,
 }
 
-/// One running script. See the [module docs](self).
+/// One hardened Lua state running one Heka-style script.
+///
+/// A `Sandbox` is `!Send`: create it on the thread that drives it. Every
+/// entry point resets the instruction budget, hands the current message to
+/// the API by handle, calls the script, and takes the message back. Any
+/// runtime error or limit violation *terminates* the sandbox: the Lua state
+/// is closed, the error text is kept, and every later call returns it at
+/// once (Heka's rule for errors ending in `aborted` excepted — see
+/// [`Terminated`]).
+///
+/// ```no_run
+/// use sandpiper::message::PackMut;
+/// use sandpiper::sandbox::{CollectHost, ProcessStatus, Sandbox, SandboxConfig, SandboxKind};
+///
+/// let host = CollectHost::new();
+/// let cfg = SandboxConfig::new(SandboxKind::Filter, "counter", "counter.lua");
+/// let mut sb = Sandbox::new(cfg, Box::new(host.clone())).expect("script loads");
+/// let pack = PackMut::standalone().freeze();
+/// match sb.process_message(&pack) {
+///     Ok(ProcessStatus::Ok) => {}
+///     Ok(other) => eprintln!("script status {other:?}"),
+///     Err(t) => eprintln!("terminated: {t}"),
+/// }
+/// sb.stop().expect("state saved");
+/// ```
 pub struct Sandbox {
     pub(super) kind: SandboxKind,
     pub(super) name: String,
