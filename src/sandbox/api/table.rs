@@ -1,0 +1,384 @@
+//! Heka message tables → [`Message`], for `inject_message` (Heka §4.3).
+//!
+//! Hash form `{Type=…, Payload=…, Fields={name=value, …}}` and array form
+//! `Fields={{name=…, value=…, value_type=…, representation=…}, …}`. A field
+//! value is a string (STRING), number (DOUBLE — Heka compatible, whether the
+//! Lua number is an integer or a float), boolean (BOOL), an array of one of
+//! those, a table `{value=…, value_type=…, representation=…}` (`value_type`
+//! 2 makes numbers INTEGER, 1 makes strings BYTES), or a userdata with an
+//! output hook (its text becomes a STRING). Values are never nested deeper
+//! than that, so there is no recursion to bound. Tables are read raw (no
+//! metamethods run), and the message is written into the caller's buffers,
+//! which keep their allocations across calls.
+
+use mlua::{Lua, LuaString, Table, Value};
+
+use super::super::extensions::Extensions;
+use super::super::guard::lua_error;
+use super::write::timestamp;
+use crate::message::{Field, FieldValue, Message};
+
+/// What the table set, for the per-kind header rules.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Filled {
+    pub timestamp: bool,
+}
+
+/// Field names already converted, by Lua string identity: scripts reuse
+/// the same (interned) key strings for every message, so a hit skips the
+/// UTF-8 check and the string conversion. Small and bounded; names beyond
+/// the first [`NAME_CACHE_SIZE`] are converted each time.
+/// It also keeps the Lua strings of the keys read from field tables.
+#[derive(Default)]
+pub(crate) struct NameCache {
+    /// The Lua string is kept so its address cannot be reused.
+    entries: Vec<(LuaString, String)>,
+    keys: Option<Keys>,
+}
+
+/// Interned keys of field tables.
+struct Keys {
+    name: LuaString,
+    value: LuaString,
+    value_type: LuaString,
+    representation: LuaString,
+}
+
+/// Entries kept by [`NameCache`].
+pub(crate) const NAME_CACHE_SIZE: usize = 64;
+
+impl NameCache {
+    fn name(&mut self, lua: &Lua, s: &LuaString) -> mlua::Result<String> {
+        let p = s.to_pointer();
+        if let Some((_, n)) = self.entries.iter().find(|(k, _)| k.to_pointer() == p) {
+            return Ok(n.clone());
+        }
+        let n = match s.to_str() {
+            Ok(n) => n.to_string(),
+            Err(_) => return Err(lua_error(lua, "inject_message() field name is not valid UTF-8")),
+        };
+        if self.entries.len() < NAME_CACHE_SIZE {
+            self.entries.push((s.clone(), n.clone()));
+        }
+        Ok(n)
+    }
+
+    /// Drops every entry (the state is closing).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.keys = None;
+    }
+
+    fn keys(&mut self, lua: &Lua) -> mlua::Result<&Keys> {
+        if self.keys.is_none() {
+            self.keys = Some(Keys {
+                name: lua.create_string("name")?,
+                value: lua.create_string("value")?,
+                value_type: lua.create_string("value_type")?,
+                representation: lua.create_string("representation")?,
+            });
+        }
+        self.keys.as_ref().ok_or_else(|| mlua::Error::runtime("field keys"))
+    }
+}
+
+/// Fills `m` (cleared by the caller, with `severity = None`) from `t`.
+pub(crate) fn fill_message(
+    lua: &Lua,
+    ext: &Extensions,
+    names: &mut NameCache,
+    t: &Table,
+    m: &mut Message,
+) -> mlua::Result<Filled> {
+    let mut filled = Filled::default();
+    t.for_each::<Value, Value>(|k, v| {
+        let Value::String(k) = k else { return Ok(()) };
+        let key = k.as_bytes();
+        match &key[..] {
+            b"Uuid" => {
+                if let Value::String(s) = &v
+                    && s.as_bytes().len() == 16
+                {
+                    m.uuid.extend_from_slice(&s.as_bytes());
+                }
+            }
+            b"Timestamp" => {
+                m.timestamp =
+                    timestamp(&v).map_err(|e| lua_error(lua, format!("inject_message() {e}")))?;
+                filled.timestamp = true;
+            }
+            b"Type" => text(lua, "Type", &v, &mut m.msg_type)?,
+            b"Logger" => text(lua, "Logger", &v, &mut m.logger)?,
+            b"Payload" => text(lua, "Payload", &v, &mut m.payload)?,
+            b"EnvVersion" => text(lua, "EnvVersion", &v, &mut m.env_version)?,
+            b"Hostname" => text(lua, "Hostname", &v, &mut m.hostname)?,
+            b"Severity" => m.severity = int32(lua, "Severity", &v)?,
+            b"Pid" => m.pid = int32(lua, "Pid", &v)?,
+            b"Fields" => match &v {
+                Value::Table(f) => fields(lua, ext, names, f, m)?,
+                Value::Nil => {}
+                other => {
+                    return Err(lua_error(
+                        lua,
+                        format!(
+                            "inject_message() Fields must be a table, got {}",
+                            other.type_name()
+                        ),
+                    ));
+                }
+            },
+            _ => {}
+        }
+        Ok(())
+    })?;
+    Ok(filled)
+}
+
+fn text(lua: &Lua, what: &str, v: &Value, out: &mut Vec<u8>) -> mlua::Result<()> {
+    match v {
+        Value::String(s) => out.extend_from_slice(&s.as_bytes()),
+        Value::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::Number(n) => super::payload::append_number(out, *n),
+        Value::Nil => {}
+        other => {
+            return Err(lua_error(
+                lua,
+                format!("inject_message() {what} must be a string, got {}", other.type_name()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn int32(lua: &Lua, what: &str, v: &Value) -> mlua::Result<Option<i32>> {
+    let n = match v {
+        Value::Nil => return Ok(None),
+        Value::Integer(i) => i32::try_from(*i).ok(),
+        Value::Number(f) if f.fract() == 0.0 => i32::try_from(*f as i64).ok(),
+        _ => None,
+    };
+    n.map(Some).ok_or_else(|| lua_error(lua, format!("inject_message() {what} must be an integer")))
+}
+
+fn fields(
+    lua: &Lua,
+    ext: &Extensions,
+    names: &mut NameCache,
+    t: &Table,
+    m: &mut Message,
+) -> mlua::Result<()> {
+    if let Value::Table(_) = t.raw_get::<Value>(1)? {
+        // Array form.
+        for entry in t.sequence_values::<Value>() {
+            let Value::Table(e) = entry? else {
+                return Err(lua_error(lua, "inject_message() Fields array entries must be tables"));
+            };
+            let name = match e.raw_get::<Value>(&names.keys(lua)?.name)? {
+                Value::String(s) => names.name(lua, &s)?,
+                _ => return Err(lua_error(lua, "inject_message() field name must be a string")),
+            };
+            let value: Value = e.raw_get(&names.keys(lua)?.value)?;
+            let field = typed_field(lua, ext, names, name, &e, value)?;
+            m.fields.push(field);
+        }
+        return Ok(());
+    }
+    t.for_each::<Value, Value>(|k, v| {
+        let name = match k {
+            Value::String(s) => names.name(lua, &s)?,
+            other => {
+                return Err(lua_error(
+                    lua,
+                    format!(
+                        "inject_message() field name must be a string, got {}",
+                        other.type_name()
+                    ),
+                ));
+            }
+        };
+        let field = match v {
+            Value::Table(vt) => match vt.raw_get::<Value>(&names.keys(lua)?.value)? {
+                Value::Nil => Field::new(name, array(lua, ext, &vt, None)?),
+                value => typed_field(lua, ext, names, name, &vt, value)?,
+            },
+            other => Field::new(name, scalar(lua, ext, &other, None)?),
+        };
+        m.fields.push(field);
+        Ok(())
+    })
+}
+
+/// `{value=…, value_type=…, representation=…}`.
+fn typed_field(
+    lua: &Lua,
+    ext: &Extensions,
+    names: &mut NameCache,
+    name: String,
+    t: &Table,
+    value: Value,
+) -> mlua::Result<Field> {
+    let keys = names.keys(lua)?;
+    let vt = match t.raw_get::<Value>(&keys.value_type)? {
+        Value::Nil => None,
+        Value::Integer(i) => Some(i),
+        Value::Number(f) if f.fract() == 0.0 => Some(f as i64),
+        _ => return Err(lua_error(lua, "inject_message() value_type must be an integer")),
+    };
+    let representation = match t.raw_get::<Value>(&keys.representation)? {
+        Value::Nil => String::new(),
+        Value::String(s) => s.to_string_lossy(),
+        _ => return Err(lua_error(lua, "inject_message() representation must be a string")),
+    };
+    let value = match value {
+        Value::Table(arr) => array(lua, ext, &arr, vt)?,
+        other => scalar(lua, ext, &other, vt)?,
+    };
+    Ok(Field { name, representation, value })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    String,
+    Bytes,
+    Integer,
+    Double,
+    Bool,
+}
+
+fn kind_of(lua: &Lua, v: &Value, vt: Option<i64>) -> mlua::Result<Kind> {
+    let k = match (v, vt) {
+        (Value::String(_) | Value::UserData(_), None | Some(0)) => Kind::String,
+        (Value::String(_), Some(1)) => Kind::Bytes,
+        (Value::Integer(_) | Value::Number(_), None | Some(3)) => Kind::Double,
+        (Value::Integer(_) | Value::Number(_), Some(2)) => Kind::Integer,
+        (Value::Boolean(_), None | Some(4)) => Kind::Bool,
+        (Value::String(_) | Value::Integer(_) | Value::Number(_) | Value::Boolean(_), Some(n)) => {
+            return Err(lua_error(
+                lua,
+                format!("inject_message() value_type {n} does not fit a {} value", v.type_name()),
+            ));
+        }
+        (other, _) => {
+            return Err(lua_error(
+                lua,
+                format!("inject_message() unsupported type: {}", other.type_name()),
+            ));
+        }
+    };
+    Ok(k)
+}
+
+fn empty(k: Kind) -> FieldValue {
+    match k {
+        Kind::String => FieldValue::String(Vec::with_capacity(1)),
+        Kind::Bytes => FieldValue::Bytes(Vec::with_capacity(1)),
+        Kind::Integer => FieldValue::Integer(Vec::with_capacity(1)),
+        Kind::Double => FieldValue::Double(Vec::with_capacity(1)),
+        Kind::Bool => FieldValue::Bool(Vec::with_capacity(1)),
+    }
+}
+
+/// Appends `v` (already known to be of kind `k`'s Lua type) to `out`.
+fn push(lua: &Lua, ext: &Extensions, out: &mut FieldValue, v: &Value) -> mlua::Result<bool> {
+    match (out, v) {
+        (FieldValue::String(a) | FieldValue::Bytes(a), Value::String(s)) => {
+            a.push(s.as_bytes().to_vec())
+        }
+        (FieldValue::String(a), Value::UserData(ud)) => {
+            let mut text = Vec::new();
+            match ext.write_output(ud, &mut text) {
+                Some(r) => r?,
+                None => return Err(lua_error(lua, "inject_message() unsupported type: userdata")),
+            }
+            a.push(text);
+        }
+        (FieldValue::Double(a), Value::Integer(i)) => a.push(*i as f64),
+        (FieldValue::Double(a), Value::Number(f)) => a.push(*f),
+        (FieldValue::Integer(a), Value::Integer(i)) => a.push(*i),
+        (FieldValue::Integer(a), Value::Number(f)) => a.push(*f as i64),
+        (FieldValue::Bool(a), Value::Boolean(b)) => a.push(*b),
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+fn scalar(lua: &Lua, ext: &Extensions, v: &Value, vt: Option<i64>) -> mlua::Result<FieldValue> {
+    let mut out = empty(kind_of(lua, v, vt)?);
+    push(lua, ext, &mut out, v)?;
+    Ok(out)
+}
+
+fn array(lua: &Lua, ext: &Extensions, t: &Table, vt: Option<i64>) -> mlua::Result<FieldValue> {
+    let first: Value = t.raw_get(1)?;
+    if first.is_nil() {
+        return Err(lua_error(lua, "inject_message() unsupported type: nil"));
+    }
+    let kind = kind_of(lua, &first, vt)?;
+    let mut out = empty(kind);
+    for v in t.sequence_values::<Value>() {
+        let v = v?;
+        if !push(lua, ext, &mut out, &v)? {
+            return Err(lua_error(lua, "inject_message() array has mixed types"));
+        }
+    }
+    Ok(out)
+}
+
+/// The length of `m`'s protobuf encoding (as `message::encode` writes it),
+/// so the output limit is checked before anything is committed.
+pub(crate) fn encoded_len(m: &Message) -> usize {
+    fn varint(v: u64) -> usize {
+        (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
+    }
+    fn bytes(b: &[u8]) -> usize {
+        1 + varint(b.len() as u64) + b.len()
+    }
+    fn opt(b: &[u8]) -> usize {
+        if b.is_empty() { 0 } else { bytes(b) }
+    }
+    let mut n = bytes(&m.uuid) + 1 + varint(m.timestamp as u64);
+    n += opt(&m.msg_type)
+        + opt(&m.logger)
+        + opt(&m.payload)
+        + opt(&m.env_version)
+        + opt(&m.hostname);
+    n += m.severity.map_or(0, |s| 1 + varint(i64::from(s) as u64));
+    n += m.pid.map_or(0, |p| 1 + varint(i64::from(p) as u64));
+    for f in &m.fields {
+        let mut fl = bytes(f.name.as_bytes()) + 1 + 1 + bytes(f.representation.as_bytes());
+        fl += match &f.value {
+            FieldValue::String(v) | FieldValue::Bytes(v) => v.iter().map(|s| bytes(s)).sum(),
+            FieldValue::Integer(v) if !v.is_empty() => {
+                let l: usize = v.iter().map(|i| varint(*i as u64)).sum();
+                1 + varint(l as u64) + l
+            }
+            FieldValue::Double(v) if !v.is_empty() => 1 + varint(v.len() as u64 * 8) + v.len() * 8,
+            FieldValue::Bool(v) if !v.is_empty() => 1 + varint(v.len() as u64) + v.len(),
+            _ => 0,
+        };
+        n += 1 + varint(fl as u64) + fl;
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::encode;
+
+    #[test]
+    fn encoded_len_matches_the_codec() {
+        let mut m = Message::new();
+        m.msg_type = b"t".to_vec();
+        m.payload = vec![b'x'; 300];
+        m.pid = Some(-5);
+        m.severity = None;
+        m.fields.push(Field::string("s", "abc"));
+        m.fields.push(Field::new("i", FieldValue::Integer(vec![1, -1, 300])));
+        m.fields.push(Field::new("d", FieldValue::Double(vec![1.5; 20])));
+        m.fields.push(Field::new("b", FieldValue::Bool(vec![true])).with_representation("flag"));
+        m.fields.push(Field::new("e", FieldValue::Integer(vec![])));
+        assert_eq!(encoded_len(&m), encode(&m).len());
+        assert_eq!(encoded_len(&Message::default()), encode(&Message::default()).len());
+    }
+}

@@ -1,0 +1,267 @@
+//! `preserve_data`: the globals a script created, written as a Lua script
+//! in Heka's format (§4.5), and read back.
+//!
+//! ```lua
+//! if _PRESERVATION_VERSION and _PRESERVATION_VERSION ~= 0 then return end
+//! _G["count"] = 42
+//! _G["t"] = {}
+//! _G["t"]["r"] = 99.125
+//! _G["alias"] = _G["t"]
+//! ```
+//!
+//! Numbers are exact (integers stay integers, floats use their shortest
+//! round-trip text, `0/0`, `1/0`, `-1/0`); strings may hold any bytes.
+//! Skipped: functions, threads, light userdata, tables with a metatable,
+//! `_G`, module tables, `_PRESERVATION_VERSION` and globals that existed
+//! before the script ran. Userdata are written by their preservation hook
+//! (or skipped without one). A key that is not a string, number or boolean
+//! fails the whole serialization. Entries are sorted, so equal state gives
+//! equal files.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::ffi::c_void;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use mlua::{Lua, Table, Value};
+
+use super::extensions::Extensions;
+
+/// Deepest table nesting that is serialized.
+const MAX_DEPTH: usize = 1000;
+
+/// The preservation script for the current globals.
+pub(crate) fn serialize(
+    lua: &Lua,
+    initial_globals: &HashSet<Vec<u8>>,
+    skip_tables: &HashSet<*const c_void>,
+    ext: &Extensions,
+) -> Result<String, String> {
+    let g = lua.globals();
+    let version = match g.raw_get::<Value>("_PRESERVATION_VERSION") {
+        Ok(Value::Integer(i)) => i,
+        Ok(Value::Number(f)) => f as i64,
+        _ => 0,
+    };
+    let mut s = Serializer {
+        out: format!(
+            "if _PRESERVATION_VERSION and _PRESERVATION_VERSION ~= {version} then return end\n"
+        ),
+        seen: HashMap::new(),
+        pending: VecDeque::new(),
+        skip: skip_tables,
+        globals: g.to_pointer(),
+        ext,
+    };
+    let entries = sorted_entries(&g)?;
+    for (k, v) in entries {
+        if let Value::String(name) = &k {
+            let name = name.as_bytes();
+            if initial_globals.contains(&name[..]) || &name[..] == b"_PRESERVATION_VERSION" {
+                continue;
+            }
+        }
+        s.entry("_G", &k, v, 0)?;
+    }
+    while let Some((t, path, depth)) = s.pending.pop_front() {
+        for (k, v) in sorted_entries(&t)? {
+            s.entry(&path, &k, v, depth)?;
+        }
+    }
+    Ok(s.out)
+}
+
+struct Serializer<'a> {
+    out: String,
+    seen: HashMap<*const c_void, String>,
+    pending: VecDeque<(Table, String, usize)>,
+    skip: &'a HashSet<*const c_void>,
+    globals: *const c_void,
+    ext: &'a Extensions,
+}
+
+impl Serializer<'_> {
+    fn entry(
+        &mut self,
+        parent: &str,
+        key: &Value,
+        value: Value,
+        depth: usize,
+    ) -> Result<(), String> {
+        let path = format!("{parent}[{}]", literal(key)?);
+        match value {
+            Value::Boolean(_) | Value::Integer(_) | Value::Number(_) | Value::String(_) => {
+                let _ = writeln!(self.out, "{path} = {}", literal(&value)?);
+            }
+            Value::Table(t) => {
+                let p = t.to_pointer();
+                if p == self.globals || self.skip.contains(&p) || t.metatable().is_some() {
+                    return Ok(());
+                }
+                if let Some(first) = self.seen.get(&p) {
+                    let _ = writeln!(self.out, "{path} = {first}");
+                    return Ok(());
+                }
+                if depth >= MAX_DEPTH {
+                    return Err(format!("tables nested deeper than {MAX_DEPTH} at {parent}"));
+                }
+                let _ = writeln!(self.out, "{path} = {{}}");
+                self.seen.insert(p, path.clone());
+                self.pending.push_back((t, path, depth + 1));
+            }
+            Value::UserData(ud) => {
+                if let Some(r) = self.ext.preservation_script(&ud, &path, &mut self.out) {
+                    r.map_err(|e| format!("{path}: {e}"))?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn sorted_entries(t: &Table) -> Result<Vec<(Value, Value)>, String> {
+    let mut v: Vec<(Value, Value)> =
+        t.pairs::<Value, Value>().collect::<mlua::Result<_>>().map_err(|e| e.to_string())?;
+    for (k, _) in &v {
+        if !matches!(k, Value::String(_) | Value::Integer(_) | Value::Number(_) | Value::Boolean(_))
+        {
+            return Err(format!("unsupported key type: {}", k.type_name()));
+        }
+    }
+    v.sort_by(|(a, _), (b, _)| key_order(a, b));
+    Ok(v)
+}
+
+fn key_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    fn rank(v: &Value) -> u8 {
+        match v {
+            Value::Boolean(_) => 0,
+            Value::Integer(_) | Value::Number(_) => 1,
+            _ => 2,
+        }
+    }
+    let num = |v: &Value| match v {
+        Value::Integer(i) => *i as f64,
+        Value::Number(f) => *f,
+        _ => 0.0,
+    };
+    rank(a).cmp(&rank(b)).then_with(|| match (a, b) {
+        (Value::Boolean(x), Value::Boolean(y)) => x.cmp(y),
+        (Value::String(x), Value::String(y)) => x.as_bytes()[..].cmp(&y.as_bytes()[..]),
+        _ => num(a).total_cmp(&num(b)),
+    })
+}
+
+/// A Lua literal for a string, number or boolean.
+fn literal(v: &Value) -> Result<String, String> {
+    Ok(match v {
+        Value::Boolean(b) => b.to_string(),
+        Value::Integer(i) if *i == i64::MIN => "(-9223372036854775807 - 1)".to_string(),
+        Value::Integer(i) => i.to_string(),
+        Value::Number(f) if f.is_nan() => "0/0".to_string(),
+        Value::Number(f) if f.is_infinite() => if *f > 0.0 { "1/0" } else { "-1/0" }.to_string(),
+        Value::Number(f) => format!("{f:?}"),
+        Value::String(s) => quote(&s.as_bytes()),
+        other => return Err(format!("unsupported type: {}", other.type_name())),
+    })
+}
+
+/// A double-quoted Lua string literal for any bytes.
+pub(crate) fn quote(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 2);
+    out.push('"');
+    for &b in bytes {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                let _ = write!(out, "\\{b:03}");
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Writes `data` to `path` through a temporary file and a rename.
+pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp_name);
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Removes `path`; a missing file is fine.
+pub(crate) fn remove_file(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_and_numbers_round_trip_exactly() {
+        let lua = Lua::new();
+        let all: Vec<u8> = (0..=255).collect();
+        let s = lua.create_string(&all).unwrap();
+        let q = quote(&all);
+        let back: mlua::LuaString = lua.load(format!("return {q}")).eval().unwrap();
+        assert_eq!(back.as_bytes()[..], s.as_bytes()[..]);
+        for f in [0.1, -0.0, 1e300, 5e-324, 1.0 / 3.0, 3.0, f64::MAX, 1e16] {
+            let lit = literal(&Value::Number(f)).unwrap();
+            let back: Value = lua.load(format!("return {lit}")).eval().unwrap();
+            match back {
+                Value::Number(b) => assert_eq!(b.to_bits(), f.to_bits(), "{lit}"),
+                other => panic!("{lit} read back as {other:?}"),
+            }
+        }
+        for i in [0, -1, i64::MAX, i64::MIN] {
+            let lit = literal(&Value::Integer(i)).unwrap();
+            let back: Value = lua.load(format!("return {lit}")).eval().unwrap();
+            assert_eq!(back, Value::Integer(i), "{lit}");
+        }
+        let nan: f64 = lua
+            .load(format!("return {}", literal(&Value::Number(f64::NAN)).unwrap()))
+            .eval()
+            .unwrap();
+        assert!(nan.is_nan());
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub").join("x.data");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temp file left");
+        remove_file(&p).unwrap();
+        remove_file(&p).unwrap();
+        assert!(!p.exists());
+    }
+}
