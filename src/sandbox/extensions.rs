@@ -50,11 +50,21 @@ pub struct NativeModule {
 }
 
 /// Native modules shipped with Sandpiper.
-pub const BUILTIN_MODULES: &[NativeModule] = &[];
+pub const BUILTIN_MODULES: &[NativeModule] = &[
+    NativeModule { name: "cjson", open: super::modules::cjson::open },
+    NativeModule { name: "circular_buffer", open: super::modules::circular_buffer::open },
+    NativeModule { name: "bloom_filter", open: super::modules::bloom_filter::open },
+    NativeModule { name: "hyperloglog", open: super::modules::hyperloglog::open },
+];
 /// Userdata types with text output.
-pub const BUILTIN_OUTPUT_HOOKS: &[OutputHook] = &[];
+pub const BUILTIN_OUTPUT_HOOKS: &[OutputHook] =
+    &[crate::output_hook!(super::modules::circular_buffer::CircularBuffer)];
 /// Userdata types that survive `preserve_data`.
-pub const BUILTIN_PRESERVATION_HOOKS: &[PreservationHook] = &[];
+pub const BUILTIN_PRESERVATION_HOOKS: &[PreservationHook] = &[
+    crate::preservation_hook!(super::modules::circular_buffer::CircularBuffer),
+    crate::preservation_hook!(super::modules::bloom_filter::BloomFilter),
+    crate::preservation_hook!(super::modules::hyperloglog::HyperLogLog),
+];
 
 /// An [`OutputHook`] for a userdata type with a
 /// `write_output(&mut self, out: &mut Vec<u8>)` method.

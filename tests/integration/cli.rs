@@ -253,5 +253,8 @@ fn the_bundled_quickstart_config_is_valid() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("input  LogstreamerInput (LogstreamerInput) -> splitter TokenSplitter"), "{text}");
+    assert!(
+        text.contains("input  LogstreamerInput (LogstreamerInput) -> splitter TokenSplitter"),
+        "{text}"
+    );
 }
