@@ -7,9 +7,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::config::RetryConfig;
-use crate::message::{PackMut, PackPool, PackRef, time::now_ns};
-use crate::plugins::context::{InjectError, Injector, StopSignal};
-use crate::plugins::{Filter, FilterContext, FilterFactory, PluginError, PluginReport};
+use crate::message::{PackPool, PackRef, time::now_ns};
+use crate::plugins::context::{InjectPath, Injections, RouteSink, StopSignal};
+use crate::plugins::{Filter, FilterContext, FilterEnv, FilterFactory, PluginError, PluginReport};
 
 use super::Events;
 use super::log_limit::LogLimiter;
@@ -17,8 +17,6 @@ use super::retry::RetryHelper;
 use super::router::{QueueItem, Route, Router};
 use super::stats::RunnerStats;
 
-/// How long an injection waits for a free pack before giving up.
-const INJECT_POOL_WAIT: Duration = Duration::from_secs(5);
 /// How often plugin-specific report values are refreshed.
 const REPORT_REFRESH: Duration = Duration::from_secs(1);
 
@@ -54,61 +52,21 @@ pub struct FilterSetup {
     pub events: Events,
 }
 
-/// Routes a filter's injections.
-pub(crate) struct RouterInjector<'a> {
-    pub router: &'a Router,
-    pub pool: &'a PackPool,
-    pub own: &'a Route,
-    pub parent_loops: u32,
-    pub max_loops: u32,
-    pub stats: &'a RunnerStats,
-    pub stop: &'a StopSignal,
-    pub pending: Vec<PackMut>,
-}
-
-impl RouterInjector<'_> {
-    /// Routes everything injected since the last flush.
-    pub fn flush(&mut self) {
-        self.router.route(&mut self.pending);
-    }
-}
-
-impl Injector for RouterInjector<'_> {
-    fn new_pack(&mut self) -> Result<PackMut, InjectError> {
-        if let Some(p) = self.pool.try_get() {
-            return Ok(p);
-        }
-        // Our own pending injections hold packs: route them first.
-        self.flush();
-        let deadline = Instant::now() + INJECT_POOL_WAIT;
-        while Instant::now() < deadline {
-            if let Some(p) = self.pool.get_timeout(Duration::from_millis(100)) {
-                return Ok(p);
-            }
-            if self.stop.is_set() {
-                return Err(InjectError::Aborted);
-            }
-        }
-        Err(InjectError::PoolExhausted)
-    }
-
-    fn inject(&mut self, mut pack: PackMut) -> Result<(), InjectError> {
-        pack.loop_count = self.parent_loops + 1;
-        if pack.loop_count > self.max_loops {
-            return Err(InjectError::Loops);
-        }
-        if self.own.matcher.matches(&pack.message) {
-            return Err(InjectError::SelfMatch);
-        }
-        RunnerStats::add(&self.stats.injected, 1);
-        self.pending.push(pack);
-        Ok(())
-    }
-}
-
 /// Starts the filter's thread.
 pub fn spawn(setup: FilterSetup) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name(format!("filter-{}", setup.name)).spawn(move || run(setup))
+}
+
+/// The injection path of a filter: its own matcher guards self-injection.
+fn inject_path(setup: &FilterSetup) -> InjectPath {
+    InjectPath {
+        sink: Arc::clone(&setup.router) as Arc<dyn RouteSink>,
+        pool: setup.inject_pool.clone(),
+        own: Some(setup.route.matcher.clone()),
+        max_loops: setup.max_loops,
+        injected: Arc::clone(&setup.stats.injected),
+        stop: setup.stop.clone(),
+    }
 }
 
 fn run(setup: FilterSetup) {
@@ -116,16 +74,19 @@ fn run(setup: FilterSetup) {
     let _enter = span.enter();
     let mut retry = RetryHelper::new(setup.retries);
     let mut limiter = LogLimiter::new();
+    let path = inject_path(&setup);
+    let env = FilterEnv { name: setup.name.clone(), hostname: setup.hostname.clone(), inject: path.clone() };
     let reason = loop {
-        let mut filter = match setup.factory.build() {
+        let mut filter = match setup.factory.build(&env) {
             Ok(f) => f,
             Err(e) => match backoff(&setup, &mut retry, &format!("start failed: {e}")) {
                 Ok(()) => continue,
                 Err(reason) => break reason,
             },
         };
-        match drive(&setup, filter.as_mut(), &mut limiter) {
+        match drive(&setup, filter.as_mut(), &path, &mut limiter) {
             Ok(()) => return,
+            Err(PluginError::Terminated(why)) => break why,
             Err(e) => {
                 RunnerStats::add(&setup.stats.restarts, 1);
                 if let Err(reason) = backoff(&setup, &mut retry, &e.to_string()) {
@@ -172,18 +133,10 @@ pub(crate) fn stop_for_good(
 fn drive(
     setup: &FilterSetup,
     filter: &mut dyn Filter,
+    path: &InjectPath,
     limiter: &mut LogLimiter,
 ) -> Result<(), PluginError> {
-    let mut injector = RouterInjector {
-        router: &setup.router,
-        pool: &setup.inject_pool,
-        own: &setup.route,
-        parent_loops: 0,
-        max_loops: setup.max_loops,
-        stats: &setup.stats,
-        stop: &setup.stop,
-        pending: Vec::new(),
-    };
+    let mut injector = Injections::new(path.clone());
     let mut next_tick = setup.ticker.map(|t| Instant::now() + t);
     let mut next_report = Instant::now();
     loop {
@@ -239,7 +192,7 @@ fn drive(
 fn process_batch(
     setup: &FilterSetup,
     filter: &mut dyn Filter,
-    injector: &mut RouterInjector<'_>,
+    injector: &mut Injections,
     batch: &[PackRef],
     limiter: &mut LogLimiter,
 ) -> Result<(), PluginError> {
@@ -286,73 +239,57 @@ fn refresh_report(setup: &FilterSetup, filter: &dyn Filter) {
 mod tests {
     use super::*;
     use crate::matcher::Matcher;
+    use crate::plugins::context::{InjectError, Injector};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    fn path(router: &Arc<Router>, own: &str, pool: &PackPool, stop: &StopSignal) -> InjectPath {
+        InjectPath {
+            sink: Arc::clone(router) as Arc<dyn RouteSink>,
+            pool: pool.clone(),
+            own: Some(Matcher::new(own).unwrap()),
+            max_loops: 4,
+            injected: Arc::new(AtomicU64::new(0)),
+            stop: stop.clone(),
+        }
+    }
 
     #[test]
     fn injections_respect_max_loops_and_self_match() {
-        let router = Router::new();
-        let (tx, rx) = flume::unbounded();
-        let own =
-            Route::new("me".into(), Matcher::new("Type == 'mine'").unwrap(), None, tx.clone());
+        let router = Arc::new(Router::new());
         let (otx, orx) = flume::unbounded();
-        router.set_routes(vec![Arc::new(Route::new(
-            "out".into(),
-            Matcher::new("TRUE").unwrap(),
-            None,
-            otx,
-        ))]);
+        router.set_routes(vec![Arc::new(Route::new("out".into(), Matcher::new("TRUE").unwrap(), None, otx))]);
         let pool = PackPool::new(4);
-        let stats = RunnerStats::default();
         let stop = StopSignal::new();
-        let mut inj = RouterInjector {
-            router: &router,
-            pool: &pool,
-            own: &own,
-            parent_loops: 3,
-            max_loops: 4,
-            stats: &stats,
-            stop: &stop,
-            pending: Vec::new(),
-        };
-        let mut p = inj.new_pack().unwrap();
-        p.message.msg_type = b"other".to_vec();
-        inj.inject(p).unwrap();
+        let p = path(&router, "Type == 'mine'", &pool, &stop);
+        let mut inj = Injections::new(p.clone());
+        inj.parent_loops = 3;
+        let mut pk = inj.new_pack().unwrap();
+        pk.message.msg_type = b"other".to_vec();
+        inj.inject(pk).unwrap();
         inj.flush();
         match orx.try_recv() {
             Ok(QueueItem::Batch(b)) => assert_eq!(b[0].loop_count, 4),
             _ => panic!("not routed"),
         }
         inj.parent_loops = 4;
-        let p = inj.new_pack().unwrap();
-        assert_eq!(inj.inject(p), Err(InjectError::Loops));
+        let pk = inj.new_pack().unwrap();
+        assert_eq!(inj.inject(pk), Err(InjectError::Loops));
         inj.parent_loops = 0;
-        let mut p = inj.new_pack().unwrap();
-        p.message.msg_type = b"mine".to_vec();
-        assert_eq!(inj.inject(p), Err(InjectError::SelfMatch));
-        assert!(rx.try_recv().is_err());
-        assert_eq!(RunnerStats::get(&stats.injected), 1);
+        let mut pk = inj.new_pack().unwrap();
+        pk.message.msg_type = b"mine".to_vec();
+        assert_eq!(inj.inject(pk), Err(InjectError::SelfMatch));
+        assert_eq!(p.injected.load(Ordering::Relaxed), 1);
         assert_eq!(pool.available(), 4, "refused packs went home");
     }
 
     #[test]
     fn an_exhausted_pool_is_reported_not_waited_on_forever() {
-        let router = Router::new();
-        let (tx, _rx) = flume::unbounded();
-        let own = Route::new("me".into(), Matcher::new("FALSE").unwrap(), None, tx);
+        let router = Arc::new(Router::new());
         let pool = PackPool::new(1);
         let _held = pool.get();
-        let stats = RunnerStats::default();
         let stop = StopSignal::new();
         stop.set();
-        let mut inj = RouterInjector {
-            router: &router,
-            pool: &pool,
-            own: &own,
-            parent_loops: 0,
-            max_loops: 4,
-            stats: &stats,
-            stop: &stop,
-            pending: Vec::new(),
-        };
+        let mut inj = Injections::new(path(&router, "FALSE", &pool, &stop));
         assert_eq!(inj.new_pack().err(), Some(InjectError::Aborted));
     }
 }

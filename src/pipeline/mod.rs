@@ -225,6 +225,8 @@ impl Pipeline {
                 runtime: runtime.clone(),
                 streams,
                 report: Arc::clone(&stats),
+                router: Arc::clone(&router) as Arc<dyn crate::plugins::RouteSink>,
+                pool: input_pool.clone(),
             };
             let handle = input_runner::spawn(i.input, cx, i.can_exit, i.retries, events.clone())?;
             inputs.push(RunningInput { name: i.name.clone(), handle: Some(handle) });

@@ -238,3 +238,9 @@ mod tests {
         assert_eq!(r.stats.dropped.load(Ordering::Relaxed), 1);
     }
 }
+
+impl crate::plugins::RouteSink for Router {
+    fn route(&self, packs: &mut Vec<PackMut>) {
+        Router::route(self, packs);
+    }
+}

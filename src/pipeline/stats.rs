@@ -13,8 +13,9 @@ pub struct RunnerStats {
     pub processed: AtomicU64,
     /// Messages that failed (`ProcessMessageFailures`).
     pub failures: AtomicU64,
-    /// Messages injected (`InjectMessageCount`).
-    pub injected: AtomicU64,
+    /// Messages injected (`InjectMessageCount`); shared with the plugin's
+    /// injection path.
+    pub injected: std::sync::Arc<AtomicU64>,
     /// Timer events run.
     pub timer_events: AtomicU64,
     /// Total ns spent in process_message (sampled every call).

@@ -66,11 +66,17 @@ pub struct StreamSetup {
     pub decoder_threads: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
+impl StreamSetup {
+    fn decoder_env(&self) -> crate::plugins::DecoderEnv {
+        crate::plugins::DecoderEnv { pool: self.pool.clone(), input_name: self.input_name.clone() }
+    }
+}
+
 impl StreamFactory for StreamSetup {
     fn new_stream(&self) -> Result<Box<dyn InputStream>, PluginError> {
         let stage = match &self.decoder {
             None => Stage::None,
-            Some(factory) => match factory.build_send() {
+            Some(factory) => match factory.build_send(&self.decoder_env()) {
                 Some(decoder) => Stage::Inline(DecodeStep::new(decoder?, self)),
                 None => Stage::Thread(spawn_decoder_thread(Arc::clone(factory), self)?),
             },
@@ -157,6 +163,7 @@ fn spawn_decoder_thread(
     let (tx, rx) = flume::bounded::<Vec<PackMut>>(4);
     let router = Arc::clone(&setup.router);
     let (ready_tx, ready_rx) = flume::bounded::<Result<(), String>>(1);
+    let env = setup.decoder_env();
     let step_parts = (
         setup.decode_options,
         setup.input_name.clone(),
@@ -166,7 +173,7 @@ fn spawn_decoder_thread(
     let handle = std::thread::Builder::new()
         .name(format!("{}-decoder", setup.input_name))
         .spawn(move || {
-            let decoder = match factory.build() {
+            let decoder = match factory.build(&env) {
                 Ok(d) => {
                     let _ = ready_tx.send(Ok(()));
                     d

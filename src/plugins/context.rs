@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{Encoded, Encoder, PluginError};
-use crate::message::{DeliveryGuard, Pack, PackMut, PackPool, Signer, write_framed};
+use crate::message::{DeliveryGuard, PackMut, PackPool, PackRef, Signer, write_framed};
 
 /// A flag the pipeline raises to stop a plugin; sleeps can wait on it.
 #[derive(Clone, Default)]
@@ -131,6 +131,10 @@ pub struct InputContext {
     pub streams: Arc<dyn StreamFactory>,
     /// Counters shown in the input's report.
     pub report: Arc<InputStats>,
+    /// Routing for inputs that make whole messages (SandboxInput).
+    pub router: Arc<dyn RouteSink>,
+    /// The input pack pool.
+    pub pool: PackPool,
 }
 
 impl InputContext {
@@ -226,12 +230,133 @@ pub enum InjectError {
     Aborted,
 }
 
-/// The pipeline side of injection, implemented by the runner.
+/// Where routed packs go: implemented by the pipeline's router.
+pub trait RouteSink: Send + Sync {
+    /// Freezes and routes every pack (in order) and empties the vector.
+    fn route(&self, packs: &mut Vec<PackMut>);
+}
+
+/// How long an injection waits for a free pack before giving up.
+const INJECT_POOL_WAIT: Duration = Duration::from_secs(5);
+
+/// Everything a plugin needs to inject messages: the inject pool, the
+/// router, and Heka's guards (`max_message_loops`, and the plugin's own
+/// matcher against injecting to itself). Cheap to clone.
+#[derive(Clone)]
+pub struct InjectPath {
+    /// Where injected packs go.
+    pub sink: Arc<dyn RouteSink>,
+    /// The inject pack pool.
+    pub pool: PackPool,
+    /// The plugin's own matcher (`None`: no self-match check).
+    pub own: Option<crate::matcher::Matcher>,
+    /// `[hekad] max_message_loops`.
+    pub max_loops: u32,
+    /// Counts accepted injections.
+    pub injected: Arc<std::sync::atomic::AtomicU64>,
+    /// Raised at shutdown: waits for packs give up.
+    pub stop: StopSignal,
+}
+
+impl InjectPath {
+    /// A cleared pack; waits (up to a few seconds) when the pool is empty.
+    /// `before_wait` runs first if the pool is empty (route what you hold).
+    pub fn new_pack(&self, before_wait: impl FnOnce()) -> Result<PackMut, InjectError> {
+        if let Some(p) = self.pool.try_get() {
+            return Ok(p);
+        }
+        before_wait();
+        let deadline = std::time::Instant::now() + INJECT_POOL_WAIT;
+        while std::time::Instant::now() < deadline {
+            if let Some(p) = self.pool.get_timeout(Duration::from_millis(100)) {
+                return Ok(p);
+            }
+            if self.stop.is_set() {
+                return Err(InjectError::Aborted);
+            }
+        }
+        Err(InjectError::PoolExhausted)
+    }
+
+    /// Applies the loop and self-match guards to a pack made while
+    /// processing a message with `parent_loops` (0 in timer events) and
+    /// counts it.
+    pub fn check(&self, pack: &mut PackMut, parent_loops: u32) -> Result<(), InjectError> {
+        pack.loop_count = parent_loops + 1;
+        if pack.loop_count > self.max_loops {
+            return Err(InjectError::Loops);
+        }
+        if let Some(own) = &self.own
+            && own.matches(&pack.message)
+        {
+            return Err(InjectError::SelfMatch);
+        }
+        self.injected.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// The pipeline side of injection, as native filters see it.
 pub trait Injector {
     /// A cleared pack from the inject pool.
     fn new_pack(&mut self) -> Result<PackMut, InjectError>;
     /// Routes an injected pack (after the loop and self-match checks).
     fn inject(&mut self, pack: PackMut) -> Result<(), InjectError>;
+}
+
+/// An [`Injector`] over an [`InjectPath`] that batches what it injects
+/// until [`flush`](Self::flush).
+pub struct Injections {
+    /// The path.
+    pub path: InjectPath,
+    /// Loop count of the message being processed (0 in timer events).
+    pub parent_loops: u32,
+    pending: Vec<PackMut>,
+}
+
+impl Injections {
+    /// Injections along `path`.
+    pub fn new(path: InjectPath) -> Self {
+        Injections { path, parent_loops: 0, pending: Vec::new() }
+    }
+
+    /// Routes everything injected since the last flush.
+    pub fn flush(&mut self) {
+        self.path.sink.route(&mut self.pending);
+    }
+}
+
+impl Injector for Injections {
+    fn new_pack(&mut self) -> Result<PackMut, InjectError> {
+        let (sink, pending) = (&self.path.sink, &mut self.pending);
+        self.path.new_pack(|| sink.route(pending))
+    }
+
+    fn inject(&mut self, mut pack: PackMut) -> Result<(), InjectError> {
+        self.path.check(&mut pack, self.parent_loops)?;
+        self.pending.push(pack);
+        Ok(())
+    }
+}
+
+/// What a filter factory gets on the filter's thread.
+#[derive(Clone)]
+pub struct FilterEnv {
+    /// Plugin name.
+    pub name: String,
+    /// `[hekad] hostname`.
+    pub hostname: String,
+    /// Injection path (sandbox filters inject from inside Lua calls).
+    pub inject: InjectPath,
+}
+
+/// What a decoder factory gets on the thread that will run the decoder.
+#[derive(Clone)]
+pub struct DecoderEnv {
+    /// The input pack pool (extra packs of multi-message decodes).
+    pub pool: PackPool,
+    /// Name of the input the decoder serves.
+    pub input_name: String,
 }
 
 /// Given to filters.
@@ -308,7 +433,7 @@ impl<'a> OutputContext<'a> {
 
     /// Encodes `pack` with the output's encoder (and framing, if enabled),
     /// appending to `out` (Heka's `OutputRunner.Encode`).
-    pub fn encode(&mut self, pack: &Pack, out: &mut Vec<u8>) -> Result<Encoded, PluginError> {
+    pub fn encode(&mut self, pack: &PackRef, out: &mut Vec<u8>) -> Result<Encoded, PluginError> {
         let Some(encoder) = self.encoding.encoder.as_mut() else {
             return Err(PluginError::Fatal("no encoder configured".into()));
         };

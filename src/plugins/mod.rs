@@ -19,7 +19,11 @@ use std::ops::Range;
 
 use crate::message::{Pack, PackMut, PackRef};
 
-pub use context::{DecodeOut, FilterContext, InputContext, OutputContext, PluginReport};
+pub use context::{InjectPath, RouteSink};
+
+pub use context::{
+    DecodeOut, DecoderEnv, FilterContext, FilterEnv, InputContext, OutputContext, PluginReport,
+};
 
 /// An error a plugin returns at run time. Data errors are counted and
 /// logged by the runner; `Fatal` stops the plugin (and is subject to its
@@ -32,6 +36,10 @@ pub enum PluginError {
     /// The plugin cannot go on.
     #[error("fatal: {0}")]
     Fatal(String),
+    /// A sandbox terminated (a limit or a script error): the plugin stops
+    /// for good, without restarts.
+    #[error("terminated: {0}")]
+    Terminated(String),
     /// An I/O error the plugin cannot recover from itself.
     #[error("{context}: {source}")]
     Io {
@@ -145,10 +153,10 @@ impl DecodeFailure {
 pub trait DecoderFactory: Send + Sync {
     /// A decoder that can move between threads (native decoders), or `None`
     /// if this decoder must live on one thread (Lua sandboxes).
-    fn build_send(&self) -> Option<Result<Box<dyn Decoder + Send>, PluginError>>;
+    fn build_send(&self, env: &DecoderEnv) -> Option<Result<Box<dyn Decoder + Send>, PluginError>>;
 
     /// A decoder for the calling thread.
-    fn build(&self) -> Result<Box<dyn Decoder>, PluginError>;
+    fn build(&self, env: &DecoderEnv) -> Result<Box<dyn Decoder>, PluginError>;
 }
 
 /// Whether an encoder produced output.
@@ -163,7 +171,7 @@ pub enum Encoded {
 /// Serialises a message for an output.
 pub trait Encoder {
     /// Appends the encoding of `pack` to `out`.
-    fn encode(&mut self, pack: &Pack, out: &mut Vec<u8>) -> Result<Encoded, PluginError>;
+    fn encode(&mut self, pack: &PackRef, out: &mut Vec<u8>) -> Result<Encoded, PluginError>;
 
     /// True when `encode` produces protobuf (so outputs frame it by default).
     fn is_protobuf(&self) -> bool {
@@ -224,7 +232,7 @@ pub trait Filter {
 /// Builds a filter on its own thread.
 pub trait FilterFactory: Send {
     /// The filter instance.
-    fn build(&self) -> Result<Box<dyn Filter>, PluginError>;
+    fn build(&self, env: &FilterEnv) -> Result<Box<dyn Filter>, PluginError>;
 }
 
 /// Sends messages to the outside world. Runs on its own thread.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::config::{Category, ConfigError};
 use crate::message::PackMut;
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
-use crate::plugins::{DecodeFailure, DecodeOut, Decoder, DecoderFactory, PluginError};
+use crate::plugins::{DecodeFailure, DecodeOut, Decoder, DecoderEnv, DecoderFactory, PluginError};
 
 /// Options of `MultiDecoder`.
 #[derive(Debug, Clone, Deserialize)]
@@ -124,10 +124,10 @@ impl<D: Decoder + ?Sized> Decoder for MultiDecoder<D> {
 }
 
 impl DecoderFactory for MultiDecoderFactory {
-    fn build_send(&self) -> Option<Result<Box<dyn Decoder + Send>, PluginError>> {
+    fn build_send(&self, env: &DecoderEnv) -> Option<Result<Box<dyn Decoder + Send>, PluginError>> {
         let mut subs: Vec<(String, Box<dyn Decoder + Send>)> = Vec::new();
         for (name, f) in &self.subs {
-            match f.build_send()? {
+            match f.build_send(env)? {
                 Ok(d) => subs.push((name.clone(), d)),
                 Err(e) => return Some(Err(e)),
             }
@@ -140,11 +140,11 @@ impl DecoderFactory for MultiDecoderFactory {
         })))
     }
 
-    fn build(&self) -> Result<Box<dyn Decoder>, PluginError> {
+    fn build(&self, env: &DecoderEnv) -> Result<Box<dyn Decoder>, PluginError> {
         let subs = self
             .subs
             .iter()
-            .map(|(n, f)| f.build().map(|d| (n.clone(), d)))
+            .map(|(n, f)| f.build(env).map(|d| (n.clone(), d)))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Box::new(MultiDecoder {
             name: self.name.clone(),
@@ -237,7 +237,8 @@ tagged = "yes"
         let mut pack = pool.get();
         pack.message.payload = payload.as_bytes().to_vec();
         let mut out = Vec::new();
-        let mut d = f.build_send().unwrap().unwrap();
+        let env = DecoderEnv { pool: pool.clone(), input_name: "t".into() };
+        let mut d = f.build_send(&env).unwrap().unwrap();
         d.decode(pack, &mut DecodeOut::new(&mut out, &pool)).map(|()| out)
     }
 

@@ -15,7 +15,7 @@ use super::template::MessageTemplate;
 use crate::config::{Category, ConfigError};
 use crate::message::{PackMut, time::parse_with_layout};
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
-use crate::plugins::{DecodeFailure, DecodeOut, Decoder, DecoderFactory, PluginError};
+use crate::plugins::{DecodeFailure, DecodeOut, Decoder, DecoderEnv, DecoderFactory, PluginError};
 
 /// Options of `PayloadRegexDecoder`.
 #[derive(Debug, Clone, Deserialize)]
@@ -114,11 +114,11 @@ impl Decoder for PayloadRegexDecoder {
 }
 
 impl DecoderFactory for PayloadRegexDecoder {
-    fn build_send(&self) -> Option<Result<Box<dyn Decoder + Send>, PluginError>> {
+    fn build_send(&self, _env: &DecoderEnv) -> Option<Result<Box<dyn Decoder + Send>, PluginError>> {
         Some(Ok(Box::new(self.clone())))
     }
 
-    fn build(&self) -> Result<Box<dyn Decoder>, PluginError> {
+    fn build(&self, _env: &DecoderEnv) -> Result<Box<dyn Decoder>, PluginError> {
         Ok(Box::new(self.clone()))
     }
 }
@@ -200,7 +200,8 @@ Who = "%Missing%"
         let mut pack = pool.get();
         pack.message.payload = line.as_bytes().to_vec();
         let mut out = Vec::new();
-        let mut d = factory.build().unwrap();
+        let env = DecoderEnv { pool: pool.clone(), input_name: "t".into() };
+        let mut d = factory.build(&env).unwrap();
         d.decode(pack, &mut DecodeOut::new(&mut out, &pool)).map(|()| out)
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::config::{Category, ConfigError};
-use crate::message::{Pack, time::now_ns};
+use crate::message::{PackRef, time::now_ns};
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
 use crate::plugins::{Encoded, Encoder, EncoderFactory, PluginError};
 
@@ -49,7 +49,7 @@ impl PayloadEncoder {
 }
 
 impl Encoder for PayloadEncoder {
-    fn encode(&mut self, pack: &Pack, out: &mut Vec<u8>) -> Result<Encoded, PluginError> {
+    fn encode(&mut self, pack: &PackRef, out: &mut Vec<u8>) -> Result<Encoded, PluginError> {
         let c = &self.config;
         if c.prefix_ts {
             let ns = if c.ts_from_message { pack.message.timestamp } else { now_ns() };
@@ -100,11 +100,11 @@ mod tests {
     use super::*;
     use crate::message::{Message, PackMut};
 
-    fn pack(payload: &str, ts: i64) -> PackMut {
+    fn pack(payload: &str, ts: i64) -> PackRef {
         let mut m = Message::new();
         m.payload = payload.as_bytes().to_vec();
         m.timestamp = ts;
-        PackMut::from_message(m)
+        PackMut::from_message(m).freeze()
     }
 
     #[test]

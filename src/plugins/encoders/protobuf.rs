@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::config::{Category, ConfigError};
-use crate::message::Pack;
+use crate::message::PackRef;
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
 use crate::plugins::{Encoded, Encoder, EncoderFactory, PluginError};
 
@@ -21,7 +21,7 @@ pub struct ProtobufEncoderConfig {}
 pub struct ProtobufEncoder;
 
 impl Encoder for ProtobufEncoder {
-    fn encode(&mut self, pack: &Pack, out: &mut Vec<u8>) -> Result<Encoded, PluginError> {
+    fn encode(&mut self, pack: &PackRef, out: &mut Vec<u8>) -> Result<Encoded, PluginError> {
         match pack.trusted_bytes() {
             Some(b) => out.extend_from_slice(b),
             None => crate::message::encode_into(&pack.message, out),
@@ -64,13 +64,14 @@ mod tests {
 
     #[test]
     fn encodes_and_prefers_trusted_bytes() {
-        let mut p = PackMut::from_message(Message::new());
+        let p = PackMut::from_message(Message::new()).freeze();
         let mut out = Vec::new();
         ProtobufEncoder.encode(&p, &mut out).unwrap();
         assert_eq!(decode(&out).unwrap(), p.message);
-        p.set_trusted_bytes(b"as received");
+        let mut q = PackMut::from_message(Message::new());
+        q.set_trusted_bytes(b"as received");
         out.clear();
-        ProtobufEncoder.encode(&p, &mut out).unwrap();
+        ProtobufEncoder.encode(&q.freeze(), &mut out).unwrap();
         assert_eq!(out, b"as received");
     }
 }

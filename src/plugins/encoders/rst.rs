@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use crate::config::{Category, ConfigError};
-use crate::message::{FieldValue, Message, Pack};
+use crate::message::{FieldValue, Message, PackRef};
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
 use crate::plugins::{Encoded, Encoder, EncoderFactory, PluginError};
 
@@ -116,7 +116,7 @@ pub fn render(msg: &Message, out: &mut String) {
 }
 
 impl Encoder for RstEncoder {
-    fn encode(&mut self, pack: &Pack, out: &mut Vec<u8>) -> Result<Encoded, PluginError> {
+    fn encode(&mut self, pack: &PackRef, out: &mut Vec<u8>) -> Result<Encoded, PluginError> {
         let mut s = String::new();
         render(&pack.message, &mut s);
         out.extend_from_slice(s.as_bytes());

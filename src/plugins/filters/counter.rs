@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::config::{Category, ConfigError};
 use crate::message::PackRef;
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
-use crate::plugins::{Filter, FilterContext, FilterFactory, PluginError, PluginReport};
+use crate::plugins::{Filter, FilterContext, FilterEnv, FilterFactory, PluginError, PluginReport};
 
 /// Message Type of the counter's output.
 pub const COUNTER_OUTPUT_TYPE: &str = "heka.counter-output";
@@ -90,7 +90,7 @@ impl Filter for CounterFilter {
 struct Factory;
 
 impl FilterFactory for Factory {
-    fn build(&self) -> Result<Box<dyn Filter>, PluginError> {
+    fn build(&self, _env: &FilterEnv) -> Result<Box<dyn Filter>, PluginError> {
         Ok(Box::new(CounterFilter::new()))
     }
 }
