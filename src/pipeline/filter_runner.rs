@@ -75,10 +75,15 @@ fn run(setup: FilterSetup) {
     let mut retry = RetryHelper::new(setup.retries);
     let mut limiter = LogLimiter::new();
     let path = inject_path(&setup);
-    let env = FilterEnv { name: setup.name.clone(), hostname: setup.hostname.clone(), inject: path.clone() };
+    let env = FilterEnv {
+        name: setup.name.clone(),
+        hostname: setup.hostname.clone(),
+        inject: path.clone(),
+    };
     let reason = loop {
         let mut filter = match setup.factory.build(&env) {
             Ok(f) => f,
+            Err(PluginError::Terminated(why)) => break why,
             Err(e) => match backoff(&setup, &mut retry, &format!("start failed: {e}")) {
                 Ok(()) => continue,
                 Err(reason) => break reason,
@@ -257,7 +262,12 @@ mod tests {
     fn injections_respect_max_loops_and_self_match() {
         let router = Arc::new(Router::new());
         let (otx, orx) = flume::unbounded();
-        router.set_routes(vec![Arc::new(Route::new("out".into(), Matcher::new("TRUE").unwrap(), None, otx))]);
+        router.set_routes(vec![Arc::new(Route::new(
+            "out".into(),
+            Matcher::new("TRUE").unwrap(),
+            None,
+            otx,
+        ))]);
         let pool = PackPool::new(4);
         let stop = StopSignal::new();
         let p = path(&router, "Type == 'mine'", &pool, &stop);

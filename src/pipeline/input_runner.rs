@@ -5,7 +5,7 @@
 use std::thread::JoinHandle;
 
 use crate::config::RetryConfig;
-use crate::plugins::{Input, InputContext};
+use crate::plugins::{Input, InputContext, PluginError};
 
 use super::Events;
 use super::retry::RetryHelper;
@@ -35,6 +35,7 @@ pub fn spawn(
             }
             let why = match result {
                 Ok(()) => "input finished".to_string(),
+                Err(PluginError::Terminated(why)) => format!("terminated: {why}"),
                 Err(e) => {
                     tracing::error!(plugin = %cx.name, "Input failed: {e}");
                     match retry.next_delay() {

@@ -85,6 +85,7 @@ fn run(setup: OutputSetup) {
     let reason = loop {
         let (mut output, mut encoding) = match build(&setup) {
             Ok(b) => b,
+            Err(PluginError::Terminated(why)) => break why,
             Err(e) => match backoff(&setup, &mut retry, &format!("start failed: {e}")) {
                 Ok(()) => continue,
                 Err(reason) => break reason,
@@ -92,6 +93,12 @@ fn run(setup: OutputSetup) {
         };
         match drive(&setup, output.as_mut(), &mut encoding, &mut limiter) {
             Ok(()) => return,
+            Err(PluginError::Terminated(why)) => {
+                let mut cx = OutputContext::new(&setup.name, &mut encoding, &setup.stop)
+                    .with_undelivered(&setup.undelivered);
+                output.stop(&mut cx);
+                break why;
+            }
             Err(e) => {
                 RunnerStats::add(&setup.stats.restarts, 1);
                 let mut cx = OutputContext::new(&setup.name, &mut encoding, &setup.stop)

@@ -197,6 +197,11 @@ impl<'a> DecodeOut<'a> {
         self.pool.get()
     }
 
+    /// The output vector itself (for decoders that append directly).
+    pub fn packs(&mut self) -> &mut Vec<PackMut> {
+        self.packs
+    }
+
     /// The pool extra packs come from.
     pub fn pool(&self) -> &'a PackPool {
         self.pool

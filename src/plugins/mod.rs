@@ -13,6 +13,7 @@ pub mod filters;
 pub mod inputs;
 pub mod outputs;
 pub mod registry;
+pub mod sandbox;
 pub mod splitters;
 
 use std::ops::Range;

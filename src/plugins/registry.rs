@@ -102,6 +102,7 @@ pub struct PluginSpec {
 pub const PLUGINS: &[&PluginSpec] = &[
     &inputs::logstreamer::SPEC,
     &inputs::tcp::SPEC,
+    &inputs::sandbox::SPEC,
     &splitters::token::SPEC,
     &splitters::regex::SPEC,
     &splitters::null::SPEC,
@@ -110,13 +111,17 @@ pub const PLUGINS: &[&PluginSpec] = &[
     &decoders::payload_regex::SPEC,
     &decoders::multi::SPEC,
     &decoders::scribble::SPEC,
+    &decoders::sandbox::SPEC,
     &filters::counter::SPEC,
+    &filters::sandbox::SPEC,
     &encoders::payload::SPEC,
     &encoders::protobuf::SPEC,
     &encoders::rst::SPEC,
+    &encoders::sandbox::SPEC,
     &outputs::log::SPEC,
     &outputs::file::SPEC,
     &outputs::tcp::SPEC,
+    &outputs::sandbox::SPEC,
 ];
 
 /// Types usable without a config section (Heka registers these always).

@@ -114,7 +114,10 @@ impl Decoder for PayloadRegexDecoder {
 }
 
 impl DecoderFactory for PayloadRegexDecoder {
-    fn build_send(&self, _env: &DecoderEnv) -> Option<Result<Box<dyn Decoder + Send>, PluginError>> {
+    fn build_send(
+        &self,
+        _env: &DecoderEnv,
+    ) -> Option<Result<Box<dyn Decoder + Send>, PluginError>> {
         Some(Ok(Box::new(self.clone())))
     }
 

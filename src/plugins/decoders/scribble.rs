@@ -38,7 +38,10 @@ impl Decoder for ScribbleDecoder {
 }
 
 impl DecoderFactory for ScribbleDecoder {
-    fn build_send(&self, _env: &DecoderEnv) -> Option<Result<Box<dyn Decoder + Send>, PluginError>> {
+    fn build_send(
+        &self,
+        _env: &DecoderEnv,
+    ) -> Option<Result<Box<dyn Decoder + Send>, PluginError>> {
         Some(Ok(Box::new(self.clone())))
     }
 

@@ -1,3 +1,4 @@
 //! Filters: process routed messages and inject new ones.
 
 pub mod counter;
+pub mod sandbox;

@@ -2,4 +2,5 @@
 
 pub mod file;
 pub mod log;
+pub mod sandbox;
 pub mod tcp;
