@@ -172,6 +172,12 @@ impl Router {
     }
 }
 
+impl crate::plugins::RouteSink for Router {
+    fn route(&self, packs: &mut Vec<PackMut>) {
+        Router::route(self, packs);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,11 +242,5 @@ mod tests {
         router.route_one(pool.get());
         assert!(drain(&rx).is_empty());
         assert_eq!(r.stats.dropped.load(Ordering::Relaxed), 1);
-    }
-}
-
-impl crate::plugins::RouteSink for Router {
-    fn route(&self, packs: &mut Vec<PackMut>) {
-        Router::route(self, packs);
     }
 }
