@@ -51,7 +51,8 @@ fn split_and_route(c: &mut Criterion) {
         pool: PackPool::new(1024),
         batch_max: 64,
         stats: Arc::new(InputStats::default()),
-        decoder_threads: Arc::new(Mutex::new(Vec::new())),
+        decoder_threads: 1,
+        decoder_handles: Arc::new(Mutex::new(Vec::new())),
     };
     let mut stream = setup.new_stream().unwrap();
     let mut g = c.benchmark_group("stream");

@@ -63,6 +63,9 @@ pub struct CommonInputConfig {
     pub splitter: Option<String>,
     /// Decode in the input's own task rather than a decoder task.
     pub synchronous_decode: bool,
+    /// Sandpiper's addition: threads decoding each stream in parallel, for
+    /// decoders that run on their own thread (Lua). Order is kept. Default 1.
+    pub decoder_threads: usize,
     /// On decode failure, route the original message flagged with
     /// `decode_failure`/`decode_error` fields.
     pub send_decode_failures: bool,
@@ -82,6 +85,7 @@ impl Default for CommonInputConfig {
             decoder: None,
             splitter: None,
             synchronous_decode: false,
+            decoder_threads: 1,
             send_decode_failures: false,
             log_decode_failures: true,
             can_exit: None,
@@ -148,6 +152,7 @@ const INPUT_KEYS: &[&str] = &[
     "decoder",
     "splitter",
     "synchronous_decode",
+    "decoder_threads",
     "send_decode_failures",
     "log_decode_failures",
     "can_exit",
@@ -212,6 +217,16 @@ fn take_input(table: &mut Table, r: &mut Report) -> CommonInputConfig {
         "decoder" => set(&mut c.decoder, r.check(key, value::opt_string(&v))),
         "splitter" => set(&mut c.splitter, r.check(key, value::opt_string(&v))),
         "synchronous_decode" => set(&mut c.synchronous_decode, r.check(key, value::boolean(&v))),
+        "decoder_threads" => {
+            let n = value::size(&v).and_then(|n| {
+                if (1..=64).contains(&n) {
+                    Ok(n)
+                } else {
+                    Err("must be between 1 and 64".to_owned())
+                }
+            });
+            set(&mut c.decoder_threads, r.check(key, n));
+        }
         "send_decode_failures" => {
             set(&mut c.send_decode_failures, r.check(key, value::boolean(&v)))
         }

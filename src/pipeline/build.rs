@@ -37,6 +37,8 @@ pub struct InputPlan {
     pub decoder: Option<(String, Arc<dyn DecoderFactory>)>,
     /// Decode failure options.
     pub decode_options: DecodeOptions,
+    /// Decoder threads per stream (thread-bound decoders).
+    pub decoder_threads: usize,
     /// May stop without stopping the pipeline.
     pub can_exit: bool,
     /// Restart policy.
@@ -326,6 +328,7 @@ pub fn build(config: &Config) -> Result<Plan, ConfigErrors> {
                         send_decode_failures: common.send_decode_failures,
                         log_decode_failures: common.log_decode_failures,
                     },
+                    decoder_threads: common.decoder_threads,
                     can_exit: common.can_exit.unwrap_or(defaults.can_exit),
                     retries: common.retries,
                     ticker_interval: common.ticker_interval.unwrap_or(0),

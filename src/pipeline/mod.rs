@@ -214,7 +214,8 @@ impl Pipeline {
                 pool: input_pool.clone(),
                 batch_max: batch_size(hekad.poolsize),
                 stats: Arc::clone(&stats),
-                decoder_threads: Arc::clone(&decoder_threads),
+                decoder_threads: i.decoder_threads,
+                decoder_handles: Arc::clone(&decoder_threads),
             });
             let cx = InputContext {
                 name: i.name.clone(),

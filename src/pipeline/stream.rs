@@ -7,7 +7,7 @@
 //! get a thread of their own per stream, fed through a bounded channel, so a
 //! stream's messages keep their order either way.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use crate::message::{DeliveryGuard, Field, PackMut, PackPool, time::now_ns, uuid};
@@ -62,8 +62,11 @@ pub struct StreamSetup {
     pub batch_max: usize,
     /// The input's counters.
     pub stats: Arc<InputStats>,
-    /// Decoder threads, joined at shutdown.
-    pub decoder_threads: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    /// Decoder threads per stream, for decoders that run on their own
+    /// thread (`decoder_threads`).
+    pub decoder_threads: usize,
+    /// Decoder thread handles, joined at shutdown.
+    pub decoder_handles: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl StreamSetup {
@@ -78,7 +81,7 @@ impl StreamFactory for StreamSetup {
             None => Stage::None,
             Some(factory) => match factory.build_send(&self.decoder_env()) {
                 Some(decoder) => Stage::Inline(DecodeStep::new(decoder?, self)),
-                None => Stage::Thread(spawn_decoder_thread(Arc::clone(factory), self)?),
+                None => Stage::Threads(spawn_decoder_threads(factory, self)?),
             },
         };
         self.stats.streams.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -153,59 +156,109 @@ impl<D: std::ops::DerefMut<Target = T>, T: Decoder + ?Sized> DecodeStep<D> {
 enum Stage {
     None,
     Inline(DecodeStep<Box<dyn Decoder + Send>>),
-    Thread(flume::Sender<Vec<PackMut>>),
+    Threads(DecoderThreads),
 }
 
-fn spawn_decoder_thread(
-    factory: Arc<dyn DecoderFactory>,
-    setup: &StreamSetup,
-) -> Result<flume::Sender<Vec<PackMut>>, PluginError> {
-    let (tx, rx) = flume::bounded::<Vec<PackMut>>(4);
-    let router = Arc::clone(&setup.router);
-    let (ready_tx, ready_rx) = flume::bounded::<Result<(), String>>(1);
-    let env = setup.decoder_env();
-    let step_parts = (
-        setup.decode_options,
-        setup.input_name.clone(),
-        Arc::clone(&setup.stats),
-        setup.pool.clone(),
-    );
-    let handle = std::thread::Builder::new()
-        .name(format!("{}-decoder", setup.input_name))
-        .spawn(move || {
-            let decoder = match factory.build(&env) {
-                Ok(d) => {
-                    let _ = ready_tx.send(Ok(()));
-                    d
-                }
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e.to_string()));
-                    return;
-                }
-            };
-            let (options, input_name, stats, pool) = step_parts;
-            let mut step = DecodeStep {
-                decoder,
-                options,
-                input_name,
-                stats,
-                limiter: LogLimiter::new(),
-                pool,
-            };
-            let mut out = Vec::new();
-            while let Ok(mut batch) = rx.recv() {
-                step.decode_all(&mut batch, &mut out);
-                router.route(&mut out);
-            }
-        })
-        .map_err(|e| PluginError::io("spawning decoder thread", e))?;
-    match ready_rx.recv() {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(PluginError::Fatal(format!("decoder: {e}"))),
-        Err(_) => return Err(PluginError::Fatal("decoder thread died".into())),
+/// Whose batch may be routed next, so parallel decoder threads keep the
+/// stream's order.
+struct Turn {
+    next: Mutex<u64>,
+    changed: Condvar,
+}
+
+impl Turn {
+    fn wait_for(&self, seq: u64) {
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        while *next != seq {
+            next = self.changed.wait(next).unwrap_or_else(|p| p.into_inner());
+        }
     }
-    setup.decoder_threads.lock().unwrap_or_else(|p| p.into_inner()).push(handle);
-    Ok(tx)
+
+    fn pass(&self) {
+        *self.next.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.changed.notify_all();
+    }
+}
+
+/// Decoder threads of one stream: batches go round-robin, each numbered;
+/// a thread routes its decoded batch only when every earlier batch has
+/// been routed, so messages leave in the order they were read.
+struct DecoderThreads {
+    senders: Vec<flume::Sender<(u64, Vec<PackMut>)>>,
+    next_thread: usize,
+    next_seq: u64,
+}
+
+impl DecoderThreads {
+    /// Hands a batch to the next thread; gives it back if that thread died.
+    fn send(&mut self, batch: Vec<PackMut>) -> Result<(), Vec<PackMut>> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let tx = &self.senders[self.next_thread];
+        self.next_thread = (self.next_thread + 1) % self.senders.len();
+        tx.send((seq, batch)).map_err(|flume::SendError((_, b))| b)
+    }
+}
+
+fn spawn_decoder_threads(
+    factory: &Arc<dyn DecoderFactory>,
+    setup: &StreamSetup,
+) -> Result<DecoderThreads, PluginError> {
+    let turn = Arc::new(Turn { next: Mutex::new(0), changed: Condvar::new() });
+    let mut senders = Vec::new();
+    for i in 0..setup.decoder_threads.max(1) {
+        let (tx, rx) = flume::bounded::<(u64, Vec<PackMut>)>(4);
+        let (ready_tx, ready_rx) = flume::bounded::<Result<(), String>>(1);
+        let env = setup.decoder_env();
+        let factory = Arc::clone(factory);
+        let router = Arc::clone(&setup.router);
+        let turn = Arc::clone(&turn);
+        let parts = (
+            setup.decode_options,
+            setup.input_name.clone(),
+            Arc::clone(&setup.stats),
+            setup.pool.clone(),
+        );
+        let handle = std::thread::Builder::new()
+            .name(format!("{}-decoder-{i}", setup.input_name))
+            .spawn(move || {
+                let decoder = match factory.build(&env) {
+                    Ok(d) => {
+                        let _ = ready_tx.send(Ok(()));
+                        d
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let (options, input_name, stats, pool) = parts;
+                let mut step = DecodeStep {
+                    decoder,
+                    options,
+                    input_name,
+                    stats,
+                    limiter: LogLimiter::new(),
+                    pool,
+                };
+                let mut out = Vec::new();
+                while let Ok((seq, mut batch)) = rx.recv() {
+                    step.decode_all(&mut batch, &mut out);
+                    turn.wait_for(seq);
+                    router.route(&mut out);
+                    turn.pass();
+                }
+            })
+            .map_err(|e| PluginError::io("spawning decoder thread", e))?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(PluginError::Fatal(format!("decoder: {e}"))),
+            Err(_) => return Err(PluginError::Fatal("decoder thread died".into())),
+        }
+        setup.decoder_handles.lock().unwrap_or_else(|p| p.into_inner()).push(handle);
+        senders.push(tx);
+    }
+    Ok(DecoderThreads { senders, next_thread: 0, next_seq: 0 })
 }
 
 struct Stream {
@@ -341,9 +394,9 @@ impl Stream {
                 step.decode_all(&mut self.out, &mut decoded);
                 self.router.route(&mut decoded);
             }
-            Stage::Thread(tx) => {
+            Stage::Threads(threads) => {
                 let batch = std::mem::take(&mut self.out);
-                if let Err(flume::SendError(lost)) = tx.send(batch) {
+                if let Err(lost) = threads.send(batch) {
                     self.stats
                         .decode_failures
                         .fetch_add(lost.len() as u64, std::sync::atomic::Ordering::Relaxed);
@@ -477,7 +530,8 @@ mod tests {
             pool: PackPool::new(16),
             batch_max: 4,
             stats: Arc::new(InputStats::default()),
-            decoder_threads: Arc::new(Mutex::new(Vec::new())),
+            decoder_threads: 1,
+            decoder_handles: Arc::new(Mutex::new(Vec::new())),
         };
         Harness { setup, rx }
     }
@@ -606,6 +660,69 @@ mod tests {
         let stats = &h.setup.stats;
         assert_eq!(stats.decode_failures.load(std::sync::atomic::Ordering::Relaxed), 1);
         assert!(stats.dropped.load(std::sync::atomic::Ordering::Relaxed) >= 1, "garbage counted");
+    }
+
+    /// A thread-bound decoder that is slow on some records.
+    struct Sleepy;
+
+    impl Decoder for Sleepy {
+        fn decode(
+            &mut self,
+            mut pack: PackMut,
+            out: &mut DecodeOut<'_>,
+        ) -> Result<(), DecodeFailure> {
+            let n = pack.message.payload.len();
+            if n % 3 == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            let name = std::thread::current().name().unwrap_or("").to_string();
+            pack.message.msg_type = name.into_bytes();
+            out.push(pack);
+            Ok(())
+        }
+    }
+
+    impl DecoderFactory for Sleepy {
+        fn build_send(
+            &self,
+            _env: &crate::plugins::DecoderEnv,
+        ) -> Option<Result<Box<dyn Decoder + Send>, PluginError>> {
+            None
+        }
+        fn build(
+            &self,
+            _env: &crate::plugins::DecoderEnv,
+        ) -> Result<Box<dyn Decoder>, PluginError> {
+            Ok(Box::new(Sleepy))
+        }
+    }
+
+    #[test]
+    fn parallel_decoder_threads_keep_the_stream_order() {
+        let mut h = harness(
+            Arc::new(TokenSplitter::new(b'\n', 1)),
+            Some(Arc::new(Sleepy)),
+            settings(64, false, false, false),
+            false,
+        );
+        h.setup.decoder_threads = 3;
+        // Nothing drains the route until the end: room for every message.
+        h.setup.pool = PackPool::new(512);
+        let mut s = h.setup.new_stream().unwrap();
+        let lines: Vec<String> = (0..300).map(|i| format!("{i}{}\n", "x".repeat(i % 7))).collect();
+        for chunk in lines.chunks(5) {
+            s.deliver(chunk.concat().as_bytes());
+        }
+        drop(s);
+        for handle in h.setup.decoder_handles.lock().unwrap().drain(..) {
+            handle.join().unwrap();
+        }
+        let got = received(&h.rx);
+        let texts: Vec<String> = got.iter().map(|m| m.payload_str().into_owned()).collect();
+        assert_eq!(texts, lines, "order kept");
+        let threads: std::collections::HashSet<&[u8]> =
+            got.iter().map(|m| m.msg_type.as_slice()).collect();
+        assert_eq!(threads.len(), 3, "all three threads decoded");
     }
 
     #[test]
