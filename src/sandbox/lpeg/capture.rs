@@ -1,0 +1,600 @@
+//! The capture list and its evaluation into Lua values.
+//!
+//! While matching, the VM only records where captures open and close (or,
+//! for captures over a fixed-length match, one "full" entry). Values are
+//! produced after a successful match, or when a match-time capture closes,
+//! by walking that list. Strings cut from the subject stay as byte ranges
+//! ([`Val::Str`]) until they are stored, so a table capture writes them
+//! straight into its table.
+
+use mlua::{Function, Lua, MultiValue, Table, Value};
+
+use super::error::{LpegError, Result};
+use super::program::{CapDef, Program};
+use super::tree::CapKind;
+use crate::sandbox::limits::check_memory;
+
+/// `len` of an entry that is still open.
+pub const OPEN: u32 = u32::MAX;
+
+/// Deepest nesting of captures evaluated (LPeg's limit).
+const MAX_NESTING: u32 = 200;
+
+/// At most %0..%9 in a string capture.
+const MAX_STRING_ITEMS: usize = 10;
+
+/// One capture-list entry (16 bytes).
+#[derive(Clone, Copy, Debug)]
+pub struct Cap {
+    /// Start (0-based), or the position of a `Close`.
+    pub pos: u32,
+    /// Length of a full capture, [`OPEN`], or 0 for `Close`.
+    pub len: u32,
+    /// Index into [`Program::caps`]; for `Runtime`, the first value's index.
+    pub idx: u32,
+    pub kind: CapKind,
+    /// Number of values of a `Runtime` entry.
+    pub count: u16,
+}
+
+impl Cap {
+    pub fn is_open(&self) -> bool {
+        self.len == OPEN
+    }
+}
+
+/// A captured value; subject substrings become Lua strings only when used.
+#[derive(Debug, Clone)]
+pub enum Val {
+    Str(u32, u32),
+    Int(i64),
+    Lua(Value),
+}
+
+/// What a match needs beyond the VM state.
+pub struct Env<'a> {
+    pub lua: &'a Lua,
+    pub prog: &'a Program,
+    pub subject: &'a [u8],
+    /// The subject as a Lua value, passed to match-time captures.
+    pub subject_value: &'a Value,
+    /// The pattern, whose user values are its ktable.
+    pub pattern: &'a mlua::AnyUserData,
+    /// Extra arguments of `match`, for `Carg`.
+    pub args: &'a [Value],
+}
+
+impl Env<'_> {
+    /// The ktable entry `key`.
+    pub fn kvalue(&self, key: u32) -> Result<Value> {
+        if key == 0 {
+            return Ok(Value::Nil);
+        }
+        Ok(self.pattern.nth_user_value::<Value>(key as usize)?)
+    }
+
+    fn function(&self, key: u32) -> Result<Function> {
+        match self.kvalue(key)? {
+            Value::Function(f) => Ok(f),
+            v => Err(LpegError::Lua(mlua::Error::runtime(format!(
+                "attempt to call a {} value",
+                v.type_name()
+            )))),
+        }
+    }
+
+    fn bytes(&self, a: u32, b: u32) -> &[u8] {
+        let (a, b) = (a as usize, b as usize);
+        self.subject.get(a..b.max(a)).unwrap_or_default()
+    }
+
+    /// The Lua value of `v`.
+    pub fn to_value(&self, v: Val) -> Result<Value> {
+        Ok(match v {
+            Val::Str(a, b) => Value::String(self.lua.create_string(self.bytes(a, b))?),
+            Val::Int(n) => Value::Integer(n),
+            Val::Lua(v) => v,
+        })
+    }
+
+    /// Stores `v` at `t[k]`, pushing subject text directly when it can.
+    fn set_field(&self, t: &Table, k: impl mlua::IntoLua, v: Val) -> Result<()> {
+        match v {
+            Val::Str(a, b) => {
+                let bytes = self.bytes(a, b);
+                match std::str::from_utf8(bytes) {
+                    Ok(s) => t.raw_set(k, s)?,
+                    Err(_) => t.raw_set(k, self.lua.create_string(bytes)?)?,
+                }
+            }
+            Val::Int(n) => t.raw_set(k, n)?,
+            Val::Lua(v) => t.raw_set(k, v)?,
+        }
+        Ok(())
+    }
+
+    /// Appends the text of `v` (a string or number) to `buf`.
+    fn append(&self, buf: &mut Vec<u8>, v: &Val, what: &'static str) -> Result<()> {
+        match v {
+            Val::Str(a, b) => buf.extend_from_slice(self.bytes(*a, *b)),
+            Val::Int(n) => buf.extend_from_slice(n.to_string().as_bytes()),
+            Val::Lua(Value::String(s)) => buf.extend_from_slice(&s.as_bytes()),
+            Val::Lua(v @ (Value::Integer(_) | Value::Number(_))) => {
+                if let Some(s) = self.lua.coerce_string(v.clone())? {
+                    buf.extend_from_slice(&s.as_bytes());
+                }
+            }
+            Val::Lua(v) => {
+                return Err(LpegError::InvalidValue { what, ty: v.type_name() });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where a capture's children ended.
+struct Span {
+    next: usize,
+    start: u32,
+    end: u32,
+    /// Values the children pushed.
+    n: usize,
+}
+
+/// An item of a string capture: subject text or a capture to evaluate.
+enum Item {
+    Text(u32, u32),
+    Cap(usize),
+}
+
+/// Evaluates (part of) a capture list.
+pub struct Eval<'e, 'a> {
+    env: &'e Env<'a>,
+    caps: &'e [Cap],
+    dynv: &'e [Value],
+    out: &'e mut Vec<Val>,
+    depth: u32,
+    /// Entries visited (charged to the instruction budget by the caller).
+    pub steps: u64,
+}
+
+impl<'e, 'a> Eval<'e, 'a> {
+    pub fn new(
+        env: &'e Env<'a>,
+        caps: &'e [Cap],
+        dynv: &'e [Value],
+        out: &'e mut Vec<Val>,
+    ) -> Self {
+        Eval { env, caps, dynv, out, depth: 0, steps: 0 }
+    }
+
+    /// Pushes the values of the captures in `from..to`; returns how many.
+    pub fn push_range(&mut self, from: usize, to: usize) -> Result<usize> {
+        let mut i = from;
+        let mut n = 0;
+        while i < to {
+            let (next, k) = self.push(i)?;
+            n += k;
+            i = next;
+        }
+        Ok(n)
+    }
+
+    fn put(&mut self, v: Val) -> Result<()> {
+        if self.out.len() == self.out.capacity() {
+            let want = (self.out.capacity() * 2).max(16);
+            check_memory(self.env.lua, want * std::mem::size_of::<Val>())?;
+            self.out.reserve(want - self.out.len());
+        }
+        self.out.push(v);
+        Ok(())
+    }
+
+    fn take(&mut self, i: usize) -> Val {
+        std::mem::replace(&mut self.out[i], Val::Int(0))
+    }
+
+    /// Removes and converts the values from `base` on.
+    fn take_values(&mut self, base: usize) -> Result<Vec<Value>> {
+        let vals: Vec<Val> = self.out.drain(base..).collect();
+        vals.into_iter().map(|v| self.env.to_value(v)).collect()
+    }
+
+    fn def(&self, c: &Cap) -> CapDef {
+        self.env.prog.caps[c.idx as usize]
+    }
+
+    /// The index after entry `i` and everything nested in it.
+    fn skip(&self, i: usize) -> usize {
+        if !self.caps[i].is_open() {
+            return i + 1;
+        }
+        let mut depth = 0u32;
+        for (j, c) in self.caps.iter().enumerate().skip(i + 1) {
+            if c.kind == CapKind::Close {
+                if depth == 0 {
+                    return j + 1;
+                }
+                depth -= 1;
+            } else if c.is_open() {
+                depth += 1;
+            }
+        }
+        self.caps.len()
+    }
+
+    /// Start, end and next index of entry `i`.
+    fn range(&self, i: usize) -> (u32, u32, usize) {
+        let c = self.caps[i];
+        if !c.is_open() {
+            return (c.pos, c.pos + c.len, i + 1);
+        }
+        let next = self.skip(i);
+        let end = self.caps.get(next - 1).map_or(c.pos, |e| e.pos);
+        (c.pos, end, next)
+    }
+
+    fn enter(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(LpegError::NestingTooDeep);
+        }
+        Ok(())
+    }
+
+    /// Pushes the values of the captures nested in entry `i`.
+    fn children(&mut self, i: usize) -> Result<Span> {
+        let c = self.caps[i];
+        if !c.is_open() {
+            return Ok(Span { next: i + 1, start: c.pos, end: c.pos + c.len, n: 0 });
+        }
+        self.enter()?;
+        let mut j = i + 1;
+        let mut n = 0;
+        while j < self.caps.len() && self.caps[j].kind != CapKind::Close {
+            let (next, k) = self.push(j)?;
+            n += k;
+            j = next;
+        }
+        self.depth -= 1;
+        let end = self.caps.get(j).map_or(c.pos, |e| e.pos);
+        Ok(Span { next: j + 1, start: c.pos, end, n })
+    }
+
+    /// Pushes the nested values of entry `i`, or its whole match if none.
+    fn nested_or_whole(&mut self, i: usize) -> Result<(usize, usize)> {
+        let sp = self.children(i)?;
+        if sp.n == 0 {
+            self.put(Val::Str(sp.start, sp.end))?;
+            return Ok((sp.next, 1));
+        }
+        Ok((sp.next, sp.n))
+    }
+
+    /// Pushes the values of entry `i`; returns the next index and the count.
+    fn push(&mut self, i: usize) -> Result<(usize, usize)> {
+        self.steps += 1;
+        let c = self.caps[i];
+        match c.kind {
+            CapKind::Position => {
+                self.put(Val::Int(i64::from(c.pos) + 1))?;
+                Ok((i + 1, 1))
+            }
+            CapKind::Const => {
+                let d = self.def(&c);
+                for k in 0..d.n {
+                    let v = self.env.kvalue(d.key + k)?;
+                    self.put(Val::Lua(v))?;
+                }
+                Ok((self.skip(i), d.n as usize))
+            }
+            CapKind::Arg => {
+                let d = self.def(&c);
+                let v = (d.n as usize)
+                    .checked_sub(1)
+                    .and_then(|k| self.env.args.get(k))
+                    .cloned()
+                    .ok_or(LpegError::AbsentArg(d.n))?;
+                self.put(Val::Lua(v))?;
+                Ok((self.skip(i), 1))
+            }
+            CapKind::Backref => {
+                let group = self.find_group(i, self.def(&c).key)?;
+                self.enter()?;
+                let (_, n) = self.nested_or_whole(group)?;
+                self.depth -= 1;
+                Ok((self.skip(i), n))
+            }
+            CapKind::Simple => {
+                let slot = self.out.len();
+                self.put(Val::Str(c.pos, c.pos))?;
+                let sp = self.children(i)?;
+                self.out[slot] = Val::Str(sp.start, sp.end);
+                Ok((sp.next, sp.n + 1))
+            }
+            CapKind::Group if self.def(&c).key == 0 => self.nested_or_whole(i),
+            CapKind::Table => self.table(i),
+            CapKind::Function => self.function(i),
+            CapKind::Query => self.query(i),
+            CapKind::String => self.string(i),
+            CapKind::Num => self.numbered(i),
+            CapKind::Subst => self.subst(i),
+            CapKind::Fold => self.fold(i),
+            CapKind::Runtime => {
+                let a = c.idx as usize;
+                let vals = self.dynv.get(a..a + usize::from(c.count)).unwrap_or_default();
+                for v in vals {
+                    self.put(Val::Lua(v.clone()))?;
+                }
+                Ok((i + 1, vals.len()))
+            }
+            // Named groups only give values to tables and back references;
+            // open match-time captures and closes do not start a capture.
+            CapKind::Group | CapKind::Cmt | CapKind::Close => Ok((self.skip(i), 0)),
+        }
+    }
+
+    /// The most recent complete, outermost group named `ktable[key]` before
+    /// entry `i`.
+    fn find_group(&mut self, i: usize, key: u32) -> Result<usize> {
+        let want = self.env.kvalue(key)?;
+        let mut j = i;
+        while j > 0 {
+            j -= 1;
+            let c = self.caps[j];
+            if c.kind == CapKind::Close {
+                j = self.matching_open(j);
+            } else if c.is_open() {
+                // An enclosing capture: keep looking before it.
+                continue;
+            }
+            let g = self.caps[j];
+            if g.kind == CapKind::Group {
+                let gkey = self.def(&g).key;
+                if gkey != 0 && (gkey == key || self.env.kvalue(gkey)? == want) {
+                    return Ok(j);
+                }
+            }
+        }
+        Err(LpegError::BackRefNotFound(super::pattern::val2str(self.env.lua, &want)))
+    }
+
+    fn matching_open(&self, close: usize) -> usize {
+        let mut depth = 0u32;
+        let mut j = close;
+        while j > 0 {
+            j -= 1;
+            let c = &self.caps[j];
+            if c.kind == CapKind::Close {
+                depth += 1;
+            } else if c.is_open() {
+                if depth == 0 {
+                    return j;
+                }
+                depth -= 1;
+            }
+        }
+        0
+    }
+
+    fn table(&mut self, i: usize) -> Result<(usize, usize)> {
+        let t = self.env.lua.create_table()?;
+        if !self.caps[i].is_open() {
+            self.put(Val::Lua(Value::Table(t)))?;
+            return Ok((i + 1, 1));
+        }
+        let mut j = i + 1;
+        {
+            self.enter()?;
+            let mut len: i64 = 0;
+            while j < self.caps.len() && self.caps[j].kind != CapKind::Close {
+                let cj = self.caps[j];
+                let base = self.out.len();
+                if cj.kind == CapKind::Group && self.def(&cj).key != 0 {
+                    let (next, _) = self.nested_or_whole(j)?;
+                    let name = self.env.kvalue(self.def(&cj).key)?;
+                    let v = self.take(base);
+                    self.env.set_field(&t, name, v)?;
+                    j = next;
+                } else {
+                    let (next, k) = self.push(j)?;
+                    for idx in base..base + k {
+                        len += 1;
+                        let v = self.take(idx);
+                        self.env.set_field(&t, len, v)?;
+                    }
+                    j = next;
+                }
+                self.out.truncate(base);
+            }
+            self.depth -= 1;
+        }
+        self.put(Val::Lua(Value::Table(t)))?;
+        Ok((j + 1, 1))
+    }
+
+    fn function(&mut self, i: usize) -> Result<(usize, usize)> {
+        let f = self.env.function(self.def(&self.caps[i]).key)?;
+        let base = self.out.len();
+        let (next, _) = self.nested_or_whole(i)?;
+        let args = self.take_values(base)?;
+        let rets: MultiValue = f.call(MultiValue::from_vec(args))?;
+        let n = rets.len();
+        for v in rets {
+            self.put(Val::Lua(v))?;
+        }
+        Ok((next, n))
+    }
+
+    fn query(&mut self, i: usize) -> Result<(usize, usize)> {
+        let t = match self.env.kvalue(self.def(&self.caps[i]).key)? {
+            Value::Table(t) => t,
+            v => {
+                return Err(LpegError::InvalidValue { what: "query", ty: v.type_name() });
+            }
+        };
+        let base = self.out.len();
+        let (next, _) = self.nested_or_whole(i)?;
+        let first = self.take(base);
+        self.out.truncate(base);
+        let v: Value = t.get(self.env.to_value(first)?)?;
+        if v.is_nil() {
+            return Ok((next, 0));
+        }
+        self.put(Val::Lua(v))?;
+        Ok((next, 1))
+    }
+
+    fn numbered(&mut self, i: usize) -> Result<(usize, usize)> {
+        let want = self.def(&self.caps[i]).n as usize;
+        if want == 0 {
+            return Ok((self.skip(i), 0));
+        }
+        let base = self.out.len();
+        let (next, n) = self.nested_or_whole(i)?;
+        if want > n {
+            return Err(LpegError::NoCapture(want as u32));
+        }
+        let v = self.take(base + want - 1);
+        self.out.truncate(base);
+        self.put(v)?;
+        Ok((next, 1))
+    }
+
+    fn subst(&mut self, i: usize) -> Result<(usize, usize)> {
+        let c = self.caps[i];
+        let mut buf = Vec::new();
+        let (mut cur, mut j) = (c.pos, i + 1);
+        if c.is_open() {
+            self.enter()?;
+            while j < self.caps.len() && self.caps[j].kind != CapKind::Close {
+                let (start, end, _) = self.range(j);
+                let base = self.out.len();
+                let (next, k) = self.push(j)?;
+                let start = start.max(cur);
+                buf.extend_from_slice(self.env.bytes(cur, start));
+                match self.out.get(base) {
+                    Some(v)
+                        if k > 0 && !matches!(v, Val::Lua(Value::Nil | Value::Boolean(false))) =>
+                    {
+                        self.env.append(&mut buf, v, "replacement")?;
+                    }
+                    _ => buf.extend_from_slice(self.env.bytes(start, end)),
+                }
+                self.out.truncate(base);
+                cur = end.max(start);
+                j = next;
+            }
+            self.depth -= 1;
+            let end = self.caps.get(j).map_or(cur, |e| e.pos);
+            buf.extend_from_slice(self.env.bytes(cur, end));
+        } else {
+            buf.extend_from_slice(self.env.bytes(c.pos, c.pos + c.len));
+            j = i;
+        }
+        let s = self.env.lua.create_string(&buf)?;
+        self.put(Val::Lua(Value::String(s)))?;
+        Ok((j + 1, 1))
+    }
+
+    /// Collects the items of a string capture: the text of entry `i`, then
+    /// its nested captures, descending into simple captures.
+    fn collect_items(&self, i: usize, items: &mut Vec<Item>) -> usize {
+        let (start, end, next) = self.range(i);
+        if items.len() < MAX_STRING_ITEMS {
+            items.push(Item::Text(start, end));
+        }
+        if self.caps[i].is_open() {
+            let mut k = i + 1;
+            while k + 1 < next {
+                if self.caps[k].kind == CapKind::Simple {
+                    k = self.collect_items(k, items);
+                } else {
+                    if items.len() < MAX_STRING_ITEMS {
+                        items.push(Item::Cap(k));
+                    }
+                    k = self.skip(k);
+                }
+            }
+        }
+        next
+    }
+
+    fn string(&mut self, i: usize) -> Result<(usize, usize)> {
+        let fmt = match self.env.kvalue(self.def(&self.caps[i]).key)? {
+            Value::String(s) => s,
+            v => {
+                return Err(LpegError::InvalidValue { what: "replacement", ty: v.type_name() });
+            }
+        };
+        let mut items = Vec::new();
+        let next = self.collect_items(i, &mut items);
+        let fmt = fmt.as_bytes();
+        let mut buf = Vec::with_capacity(fmt.len());
+        let mut k = 0;
+        while k < fmt.len() {
+            let b = fmt[k];
+            k += 1;
+            if b != b'%' {
+                buf.push(b);
+                continue;
+            }
+            match fmt.get(k) {
+                Some(d) if d.is_ascii_digit() => {
+                    k += 1;
+                    let n = usize::from(d - b'0');
+                    match items.get(n) {
+                        None => return Err(LpegError::InvalidCaptureIndex(n)),
+                        Some(Item::Text(a, b)) => buf.extend_from_slice(self.env.bytes(*a, *b)),
+                        Some(Item::Cap(j)) => {
+                            self.enter()?;
+                            let base = self.out.len();
+                            let (_, got) = self.push(*j)?;
+                            if got > 0 {
+                                self.env.append(&mut buf, &self.out[base], "capture")?;
+                            }
+                            self.out.truncate(base);
+                            self.depth -= 1;
+                        }
+                    }
+                }
+                // LPeg 1.0: '%' before any other character stands for it.
+                Some(other) => {
+                    buf.push(*other);
+                    k += 1;
+                }
+                None => buf.push(b'%'),
+            }
+        }
+        let s = self.env.lua.create_string(&buf)?;
+        self.put(Val::Lua(Value::String(s)))?;
+        Ok((next, 1))
+    }
+
+    fn fold(&mut self, i: usize) -> Result<(usize, usize)> {
+        let c = self.caps[i];
+        let first = i + 1;
+        if !c.is_open() || self.caps.get(first).is_none_or(|f| f.kind == CapKind::Close) {
+            return Err(LpegError::NoFoldInitial);
+        }
+        let f = self.env.function(self.def(&c).key)?;
+        self.enter()?;
+        let base = self.out.len();
+        let (mut j, n) = self.push(first)?;
+        if n == 0 {
+            return Err(LpegError::NoFoldInitial);
+        }
+        self.out.truncate(base + 1);
+        while j < self.caps.len() && self.caps[j].kind != CapKind::Close {
+            let (next, _) = self.push(j)?;
+            let mut args = self.take_values(base + 1)?;
+            let acc = self.take(base);
+            args.insert(0, self.env.to_value(acc)?);
+            let rets: MultiValue = f.call(MultiValue::from_vec(args))?;
+            self.out[base] = Val::Lua(rets.into_iter().next().unwrap_or(Value::Nil));
+            j = next;
+        }
+        self.depth -= 1;
+        Ok((j + 1, 1))
+    }
+}

@@ -1,0 +1,694 @@
+//! The `re` module: LPeg's regex-like syntax (`re.compile`, `re.match`,
+//! `re.find`, `re.gsub`, `re.updatelocale`), parsed by a recursive-descent
+//! parser into the same pattern trees that the `lpeg` functions build.
+//!
+//! Syntax, by decreasing precedence: `( p )`, `'lit'`, `"lit"`, `[class]`,
+//! `.`, `%name`, `name`, `<name>`, `{}`, `{ p }`, `{: p :}`, `{:name: p :}`,
+//! `{~ p ~}`, `{| p |}`, `=name`; suffixes `?`, `*`, `+`, `^n`, `^+n`,
+//! `^-n`, `-> 'lit'`, `-> num`, `-> {}`, `-> name`, `=> name`, `~> name`;
+//! prefixes `&` and `!`; sequence; `/`; grammars `name <- p ...`.
+//! Spaces and `--` comments may appear between tokens.
+
+use mlua::{Lua, LuaString, MultiValue, Table, Value};
+
+use super::api::match_value;
+use super::charset::{CLASS_NAMES, Charset, class};
+use super::error::{LpegError, Result};
+use super::pattern::{Pat, build_grammar, load, push, to_pat};
+use super::tree::{self, CapKind, Kind};
+
+/// Deepest nesting of parentheses, captures and prefixes.
+const MAX_NESTING: u32 = 64;
+
+/// The character class behind a `%name` predefined in `re`.
+fn predefined(name: &str) -> Option<Charset> {
+    let short = |c: &str| match c {
+        "a" => class("alpha"),
+        "c" => class("cntrl"),
+        "d" => class("digit"),
+        "g" => class("graph"),
+        "l" => class("lower"),
+        "p" => class("punct"),
+        "s" => class("space"),
+        "u" => class("upper"),
+        "w" => class("alnum"),
+        "x" => class("xdigit"),
+        _ => None,
+    };
+    match name {
+        "nl" => Some(Charset::single(b'\n')),
+        n if CLASS_NAMES.contains(&n) => class(n),
+        n if n.len() == 1 && n.as_bytes()[0].is_ascii_uppercase() => {
+            short(&n.to_ascii_lowercase()).map(|cs| Charset::FULL.difference(&cs))
+        }
+        n => short(n),
+    }
+}
+
+fn is_name_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_'
+}
+
+fn is_name_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+struct Parser<'a> {
+    lua: &'a Lua,
+    src: &'a [u8],
+    pos: usize,
+    defs: Option<&'a Table>,
+    /// The function behind `=name`.
+    equal: &'a Value,
+    in_grammar: bool,
+    depth: u32,
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.src.get(self.pos).copied()
+    }
+
+    fn at(&self, s: &str) -> bool {
+        self.src[self.pos..].starts_with(s.as_bytes())
+    }
+
+    fn eat(&mut self, s: &str) -> bool {
+        if self.at(s) {
+            self.pos += s.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Spaces and `--` comments.
+    fn skip_space(&mut self) {
+        loop {
+            match self.peek() {
+                Some(b) if b == b' ' || (9..=13).contains(&b) => self.pos += 1,
+                Some(b'-') if self.at("--") => {
+                    while self.peek().is_some_and(|b| b != b'\n') {
+                        self.pos += 1;
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn error(&self) -> LpegError {
+        let rest = &self.src[self.pos.min(self.src.len())..];
+        let near = if rest.len() < 21 {
+            String::from_utf8_lossy(rest).into_owned()
+        } else {
+            format!("{}...", String::from_utf8_lossy(&rest[..21]))
+        };
+        LpegError::Syntax(near)
+    }
+
+    fn enter(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(LpegError::TooComplex);
+        }
+        Ok(())
+    }
+
+    fn name(&mut self) -> Option<&'a str> {
+        let src: &'a [u8] = self.src;
+        let start = self.pos;
+        if !self.peek().is_some_and(is_name_start) {
+            return None;
+        }
+        while self.peek().is_some_and(is_name_char) {
+            self.pos += 1;
+        }
+        std::str::from_utf8(&src[start..self.pos]).ok()
+    }
+
+    fn number(&mut self) -> Option<i64> {
+        let start = self.pos;
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.pos += 1;
+        }
+        let n = std::str::from_utf8(&self.src[start..self.pos]).ok()?.parse().ok();
+        if n.is_none() {
+            self.pos = start;
+        }
+        n
+    }
+
+    /// True when a definition (`name <-`) starts here.
+    fn at_definition(&mut self) -> bool {
+        let save = self.pos;
+        let yes = self.name().is_some() && {
+            self.skip_space();
+            self.at("<-")
+        };
+        self.pos = save;
+        yes
+    }
+
+    fn at_seq_follow(&mut self) -> bool {
+        self.peek().is_none()
+            || ["/", ")", "}", ":}", "~}", "|}"].iter().any(|s| self.at(s))
+            || self.at_definition()
+    }
+
+    fn exp(&mut self) -> Result<Pat> {
+        self.enter()?;
+        self.skip_space();
+        let p = if self.at_definition() { self.grammar()? } else { self.alternative()? };
+        self.depth -= 1;
+        Ok(p)
+    }
+
+    fn grammar(&mut self) -> Result<Pat> {
+        let outer = std::mem::replace(&mut self.in_grammar, true);
+        let mut rules: Vec<(Value, Pat)> = Vec::new();
+        while self.at_definition() {
+            let name = self.name().unwrap_or_default();
+            self.skip_space();
+            self.eat("<-");
+            let body = self.exp()?;
+            let key = Value::String(self.lua.create_string(name)?);
+            if rules.iter().any(|(k, _)| *k == key) {
+                return Err(LpegError::DuplicateRule(name.to_owned()));
+            }
+            rules.push((key, body));
+        }
+        self.in_grammar = outer;
+        build_grammar(self.lua, rules)
+    }
+
+    fn alternative(&mut self) -> Result<Pat> {
+        let mut p = self.seq()?;
+        while self.eat("/") {
+            self.skip_space();
+            p = p.choice(self.seq()?)?;
+        }
+        Ok(p)
+    }
+
+    fn seq(&mut self) -> Result<Pat> {
+        let mut p = Pat::new(tree::leaf(Kind::True));
+        while let Some(q) = self.prefix()? {
+            p = p.seq(q)?;
+        }
+        if !self.at_seq_follow() {
+            return Err(self.error());
+        }
+        Ok(p)
+    }
+
+    fn prefix(&mut self) -> Result<Option<Pat>> {
+        if self.eat("&") {
+            self.skip_space();
+            self.enter()?;
+            let p = self.prefix()?.ok_or_else(|| self.error())?.and()?;
+            self.depth -= 1;
+            return Ok(Some(p));
+        }
+        if self.eat("!") {
+            self.skip_space();
+            self.enter()?;
+            let p = self.prefix()?.ok_or_else(|| self.error())?.not()?;
+            self.depth -= 1;
+            return Ok(Some(p));
+        }
+        self.suffix()
+    }
+
+    fn def(&self, name: &str) -> Result<Value> {
+        let v = match self.defs {
+            Some(d) => d.get::<Value>(name)?,
+            None => Value::Nil,
+        };
+        if matches!(v, Value::Nil | Value::Boolean(false)) {
+            return Err(LpegError::UndefinedDef(name.to_owned()));
+        }
+        Ok(v)
+    }
+
+    fn suffix(&mut self) -> Result<Option<Pat>> {
+        let Some(mut p) = self.primary()? else {
+            return Ok(None);
+        };
+        self.skip_space();
+        loop {
+            if self.eat("+") {
+                p = p.repeat(1, self.lua)?;
+            } else if self.eat("*") {
+                p = p.repeat(0, self.lua)?;
+            } else if self.eat("?") {
+                p = p.repeat(-1, self.lua)?;
+            } else if self.eat("^") {
+                let sign = match self.peek() {
+                    Some(b'+') => 1,
+                    Some(b'-') => -1,
+                    _ => 0,
+                };
+                if sign != 0 {
+                    self.pos += 1;
+                }
+                let n = self.number().ok_or_else(|| self.error())?;
+                self.skip_space();
+                p = match sign {
+                    0 => exactly(p, n)?,
+                    s => p.repeat(s * n, self.lua)?,
+                };
+            } else if self.eat("->") {
+                self.skip_space();
+                p = self.arrow_capture(p)?;
+            } else if self.eat("=>") {
+                self.skip_space();
+                let name = self.name().ok_or_else(|| self.error())?;
+                p = p.match_time(self.def(name)?)?;
+            } else if self.eat("~>") {
+                self.skip_space();
+                let name = self.name().ok_or_else(|| self.error())?;
+                p = p.capture(CapKind::Fold, Some(self.def(name)?), 0)?;
+            } else {
+                break;
+            }
+            self.skip_space();
+        }
+        Ok(Some(p))
+    }
+
+    /// The right side of `p -> ...`.
+    fn arrow_capture(&mut self, p: Pat) -> Result<Pat> {
+        if let Some(s) = self.string() {
+            let s = self.lua.create_string(s)?;
+            return p.capture(CapKind::String, Some(Value::String(s)), 0);
+        }
+        if let Some(n) = self.number() {
+            self.skip_space();
+            let n = u32::try_from(n)
+                .ok()
+                .filter(|&n| n <= i16::MAX as u32)
+                .ok_or_else(|| LpegError::arg(1, "div", "invalid number"))?;
+            return p.capture(CapKind::Num, None, n);
+        }
+        if self.eat("{}") {
+            return p.capture(CapKind::Table, None, 0);
+        }
+        let name = self.name().ok_or_else(|| self.error())?;
+        match self.def(name)? {
+            v @ Value::Function(_) => p.capture(CapKind::Function, Some(v), 0),
+            v @ Value::Table(_) => p.capture(CapKind::Query, Some(v), 0),
+            v @ Value::String(_) => p.capture(CapKind::String, Some(v), 0),
+            Value::Integer(n) => {
+                let n = u32::try_from(n).map_err(|_| LpegError::arg(1, "div", "invalid number"))?;
+                p.capture(CapKind::Num, None, n)
+            }
+            other => Err(LpegError::BadDivisor(other.type_name())),
+        }
+    }
+
+    /// A quoted literal (no escapes).
+    fn string(&mut self) -> Option<&'a [u8]> {
+        let src: &'a [u8] = self.src;
+        let quote = self.peek().filter(|q| *q == b'\'' || *q == b'"')?;
+        let start = self.pos + 1;
+        let len = src[start..].iter().position(|&b| b == quote)?;
+        self.pos = start + len + 1;
+        Some(&src[start..start + len])
+    }
+
+    /// `%name`: a definition or a predefined class.
+    fn defined(&mut self) -> Result<Option<Pat>> {
+        let save = self.pos;
+        if !self.eat("%") {
+            return Ok(None);
+        }
+        let Some(name) = self.name() else {
+            self.pos = save;
+            return Ok(None);
+        };
+        let v = match self.defs {
+            Some(d) => d.get::<Value>(name)?,
+            None => Value::Nil,
+        };
+        if !matches!(v, Value::Nil | Value::Boolean(false)) {
+            return Ok(Some(to_pat(self.lua, &v, 1, "compile")?));
+        }
+        match predefined(name) {
+            Some(cs) => Ok(Some(Pat::new(tree::set(cs)))),
+            None => Err(LpegError::UndefinedClass(name.to_owned())),
+        }
+    }
+
+    /// `[...]`.
+    fn class(&mut self) -> Result<Option<Pat>> {
+        let save = self.pos;
+        if !self.eat("[") {
+            return Ok(None);
+        }
+        let negate = self.eat("^");
+        let mut acc: Option<Pat> = None;
+        let mut first = true;
+        loop {
+            match self.peek() {
+                None => {
+                    self.pos = save;
+                    return Ok(None);
+                }
+                Some(b']') if !first => {
+                    self.pos += 1;
+                    break;
+                }
+                _ => {}
+            }
+            first = false;
+            let item = match self.defined()? {
+                Some(p) => p,
+                None => {
+                    let c = self.src[self.pos];
+                    self.pos += 1;
+                    match (self.peek(), self.src.get(self.pos + 1)) {
+                        (Some(b'-'), Some(&hi)) if hi != b']' => {
+                            self.pos += 2;
+                            Pat::new(tree::set(Charset::range(c, hi)))
+                        }
+                        _ => Pat::new(tree::literal(&[c])),
+                    }
+                }
+            };
+            acc = Some(match acc {
+                Some(a) => a.choice(item)?,
+                None => item,
+            });
+        }
+        let p = acc.unwrap_or_else(|| Pat::new(tree::leaf(Kind::False)));
+        Ok(Some(if negate { Pat::new(tree::leaf(Kind::Any(1))).diff(p)? } else { p }))
+    }
+
+    /// A parenthesised or bracketed sub-expression ending with `close`.
+    fn enclosed(&mut self, close: &str) -> Result<Option<Pat>> {
+        let p = self.exp()?;
+        Ok(self.eat(close).then_some(p))
+    }
+
+    fn primary(&mut self) -> Result<Option<Pat>> {
+        let save = self.pos;
+        let p = self.primary_at()?;
+        if p.is_none() {
+            self.pos = save;
+        }
+        Ok(p)
+    }
+
+    fn primary_at(&mut self) -> Result<Option<Pat>> {
+        if self.eat("(") {
+            return self.enclosed(")");
+        }
+        if let Some(s) = self.string() {
+            return Ok(Some(Pat::new(tree::literal(s))));
+        }
+        if let Some(p) = self.class()? {
+            return Ok(Some(p));
+        }
+        if let Some(p) = self.defined()? {
+            return Ok(Some(p));
+        }
+        if self.eat("{:") {
+            let save = self.pos;
+            let name = match self.name() {
+                Some(n) if self.eat(":") => Some(n),
+                _ => {
+                    self.pos = save;
+                    None
+                }
+            };
+            let Some(p) = self.enclosed(":}")? else {
+                return Ok(None);
+            };
+            let name = match name {
+                Some(n) => Some(Value::String(self.lua.create_string(n)?)),
+                None => None,
+            };
+            return Ok(Some(p.capture(CapKind::Group, name, 0)?));
+        }
+        if self.eat("=") {
+            let Some(name) = self.name() else {
+                return Ok(None);
+            };
+            let name = Value::String(self.lua.create_string(name)?);
+            let back = Pat::empty_capture(CapKind::Backref, vec![name], 0)?;
+            return Ok(Some(back.match_time(self.equal.clone())?));
+        }
+        if self.eat("{}") {
+            return Ok(Some(Pat::empty_capture(CapKind::Position, Vec::new(), 0)?));
+        }
+        for (open, close, kind) in [
+            ("{~", "~}", CapKind::Subst),
+            ("{|", "|}", CapKind::Table),
+            ("{", "}", CapKind::Simple),
+        ] {
+            if self.eat(open) {
+                return match self.enclosed(close)? {
+                    Some(p) => Ok(Some(p.capture(kind, None, 0)?)),
+                    None => Ok(None),
+                };
+            }
+        }
+        if self.eat(".") {
+            return Ok(Some(Pat::new(tree::leaf(Kind::Any(1)))));
+        }
+        if self.eat("<") {
+            let Some(name) = self.name() else {
+                return Ok(None);
+            };
+            if !self.eat(">") {
+                return Ok(None);
+            }
+            return self.nonterminal(name).map(Some);
+        }
+        if let Some(name) = self.name() {
+            let after = self.pos;
+            self.skip_space();
+            if self.at("<-") {
+                return Ok(None);
+            }
+            self.pos = after;
+            return self.nonterminal(name).map(Some);
+        }
+        Ok(None)
+    }
+
+    fn nonterminal(&mut self, name: &str) -> Result<Pat> {
+        if !self.in_grammar {
+            return Err(LpegError::OutsideGrammar(name.to_owned()));
+        }
+        Pat::open_call(Value::String(self.lua.create_string(name)?))
+    }
+}
+
+/// `p^n` in `re`: exactly `n` repetitions.
+fn exactly(p: Pat, n: i64) -> Result<Pat> {
+    let mut acc = Pat::new(tree::leaf(Kind::True));
+    for _ in 0..n {
+        acc = acc.seq(p.clone())?;
+    }
+    Ok(acc)
+}
+
+/// Compiles `src` (with `defs`) into a pattern.
+fn compile_str(lua: &Lua, src: &[u8], defs: Option<&Table>, equal: &Value) -> Result<Pat> {
+    let mut p = Parser { lua, src, pos: 0, defs, equal, in_grammar: false, depth: 0 };
+    let pat = p.exp()?;
+    if p.pos < src.len() {
+        return Err(p.error());
+    }
+    Ok(pat)
+}
+
+/// `re.compile(p [, defs])` as a Lua value (patterns pass through).
+fn compile_value(lua: &Lua, p: &Value, defs: Option<&Table>, equal: &Value) -> Result<Value> {
+    match p {
+        Value::UserData(ud) if load(ud)?.is_some() => Ok(p.clone()),
+        Value::String(s) => {
+            let pat = compile_str(lua, &s.as_bytes(), defs, equal)?;
+            Ok(Value::UserData(push(lua, pat)?))
+        }
+        other => {
+            Err(LpegError::arg(1, "compile", format!("string expected, got {}", other.type_name())))
+        }
+    }
+}
+
+/// `p`'s compiled pattern from `memo`, compiling it (through `build`) once.
+fn memoized(
+    lua: &Lua,
+    memo: &Table,
+    p: &Value,
+    build: impl FnOnce(Pat) -> Result<Pat>,
+    equal: &Value,
+) -> Result<mlua::AnyUserData> {
+    if let Value::UserData(ud) = memo.raw_get::<Value>(p.clone())? {
+        return Ok(ud);
+    }
+    let base = match compile_value(lua, p, None, equal)? {
+        Value::UserData(ud) => load(&ud)?.ok_or_else(|| LpegError::arg(2, "re", "pattern"))?,
+        _ => return Err(LpegError::arg(2, "re", "pattern expected")),
+    };
+    let ud = push(lua, build(base)?)?;
+    memo.raw_set(p.clone(), &ud)?;
+    Ok(ud)
+}
+
+/// A table whose values the collector may drop.
+fn weak_table(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    let mt = lua.create_table()?;
+    mt.set("__mode", "v")?;
+    t.set_metatable(Some(mt))?;
+    Ok(t)
+}
+
+/// `=name`'s test: does the subject at `i` repeat the group's text?
+fn equal_capture(_: &Lua, (s, i, c): (LuaString, i64, Value)) -> mlua::Result<Option<i64>> {
+    let Value::String(c) = c else {
+        return Ok(None);
+    };
+    let (s, c) = (s.as_bytes(), c.as_bytes());
+    let at = usize::try_from(i - 1).unwrap_or(usize::MAX);
+    Ok(s.get(at..).filter(|rest| rest.starts_with(&c)).map(|_| i + c.len() as i64))
+}
+
+/// Builds the `re` module table. Patterns it returns are `lpeg` patterns,
+/// so `open_lpeg` need not have been called first.
+pub fn open_re(lua: &Lua) -> mlua::Result<Table> {
+    let equal = Value::Function(lua.create_function(equal_capture)?);
+    let (mem, fmem, gmem) = (weak_table(lua)?, weak_table(lua)?, weak_table(lua)?);
+    let t = lua.create_table()?;
+
+    let eq = equal.clone();
+    t.set(
+        "compile",
+        lua.create_function(move |lua, (p, defs): (Value, Option<Table>)| {
+            Ok(compile_value(lua, &p, defs.as_ref(), &eq)?)
+        })?,
+    )?;
+
+    let (eq, memo) = (equal.clone(), mem.clone());
+    t.set(
+        "match",
+        lua.create_function(move |lua, (s, p, i): (Value, Value, Option<i64>)| {
+            let ud = memoized(lua, &memo, &p, Ok, &eq)?;
+            match_value(lua, &ud, s, i, &[])
+        })?,
+    )?;
+
+    let (eq, memo) = (equal.clone(), fmem.clone());
+    t.set(
+        "find",
+        lua.create_function(move |lua, (s, p, i): (Value, Value, Option<i64>)| {
+            let ud = memoized(lua, &memo, &p, |base| find_pattern(lua, base), &eq)?;
+            let r: Vec<Value> = match_value(lua, &ud, s, i, &[])?.into_iter().collect();
+            Ok(match (r.first(), r.get(1)) {
+                (Some(Value::Integer(a)), Some(Value::Integer(e))) => {
+                    MultiValue::from_vec(vec![Value::Integer(*a), Value::Integer(e - 1)])
+                }
+                _ => MultiValue::from_vec(vec![Value::Nil]),
+            })
+        })?,
+    )?;
+
+    let (eq, memo) = (equal.clone(), gmem.clone());
+    t.set(
+        "gsub",
+        lua.create_function(move |lua, (s, p, rep): (Value, Value, Value)| {
+            let per_pattern = match memo.raw_get::<Value>(p.clone())? {
+                Value::Table(t) => t,
+                _ => {
+                    let t = weak_table(lua)?;
+                    memo.raw_set(p.clone(), &t)?;
+                    t
+                }
+            };
+            let ud = match per_pattern.raw_get::<Value>(rep.clone())? {
+                Value::UserData(ud) => ud,
+                _ => {
+                    let scratch = lua.create_table()?;
+                    let ud = memoized(
+                        lua,
+                        &scratch,
+                        &p,
+                        |base| gsub_pattern(lua, base, rep.clone()),
+                        &eq,
+                    )?;
+                    per_pattern.raw_set(rep.clone(), &ud)?;
+                    ud
+                }
+            };
+            match_value(lua, &ud, s, None, &[])
+        })?,
+    )?;
+
+    let memos = [mem, fmem, gmem];
+    t.set(
+        "updatelocale",
+        lua.create_function(move |_, ()| {
+            // The sandbox always runs in the "C" locale: only the caches
+            // need resetting.
+            for m in &memos {
+                m.clear()?;
+            }
+            Ok(())
+        })?,
+    )?;
+    Ok(t)
+}
+
+/// `{ {}p{} / . <self> }` without its captures: where `p` first matches.
+fn find_pattern(lua: &Lua, base: Pat) -> Result<Pat> {
+    let quiet = base.capture(CapKind::Num, None, 0)?;
+    let pos = || Pat::empty_capture(CapKind::Position, Vec::new(), 0);
+    let hit = pos()?.seq(quiet)?.seq(pos()?)?;
+    let key = Value::Integer(1);
+    let skip = Pat::new(tree::leaf(Kind::Any(1))).seq(Pat::open_call(key.clone())?)?;
+    build_grammar(lua, vec![(key, hit.choice(skip)?)])
+}
+
+/// `{~ (p -> rep / .)* ~}`.
+fn gsub_pattern(lua: &Lua, base: Pat, rep: Value) -> Result<Pat> {
+    let (kind, n) = match &rep {
+        Value::Function(_) => (CapKind::Function, 0),
+        Value::Table(_) => (CapKind::Query, 0),
+        Value::String(_) => (CapKind::String, 0),
+        other => return Err(LpegError::BadDivisor(other.type_name())),
+    };
+    let replaced = base.capture(kind, Some(rep), n)?;
+    let body = replaced.choice(Pat::new(tree::leaf(Kind::Any(1))))?;
+    body.repeat(0, lua)?.capture(CapKind::Subst, None, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predefined_classes() {
+        assert!(predefined("d").unwrap().contains(b'7'));
+        assert!(!predefined("D").unwrap().contains(b'7'));
+        assert!(predefined("W").unwrap().contains(b' '));
+        assert!(predefined("nl").unwrap().contains(b'\n'));
+        assert!(predefined("alpha").unwrap().contains(b'q'));
+        assert!(predefined("q").is_none());
+    }
+
+    #[test]
+    fn syntax_errors_point_at_the_text() {
+        let lua = Lua::new();
+        let eq = Value::Nil;
+        let e = compile_str(&lua, b"'a' -", None, &eq).err().unwrap();
+        assert_eq!(e.to_string(), "pattern error near '-'");
+        let e = compile_str(&lua, b"'a' )bcdefghijklmnopqrstuvwxyz", None, &eq).err().unwrap();
+        assert_eq!(e.to_string(), "pattern error near ')bcdefghijklmnopqrstu...'");
+        let deep = "(".repeat(500);
+        assert!(compile_str(&lua, deep.as_bytes(), None, &eq).is_err());
+    }
+}
