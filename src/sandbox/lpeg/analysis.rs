@@ -18,19 +18,27 @@ pub enum Len {
     Variable,
 }
 
-/// Which bytes can start a match. If the pattern succeeds at position `i`,
-/// then either `empty` is true or the subject has a byte at `i` in `set`.
+/// Which bytes can start a match: if the pattern succeeds at a position
+/// `i` before the end of the subject, the byte at `i` is in `set`, unless
+/// `empty`. `at_end` says whether it may succeed at the end of the subject.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct First {
     pub set: Charset,
     pub empty: bool,
+    pub at_end: bool,
 }
 
 impl First {
     /// No constraint at all (also: may run match-time code).
-    pub const ANY: First = First { set: Charset::FULL, empty: true };
-    const NONE: First = First { set: Charset::EMPTY, empty: false };
-    const EMPTY: First = First { set: Charset::EMPTY, empty: true };
+    pub const ANY: First = First { set: Charset::FULL, empty: true, at_end: true };
+    const NONE: First = First { set: Charset::EMPTY, empty: false, at_end: false };
+    const EMPTY: First = First { set: Charset::EMPTY, empty: true, at_end: true };
+
+    /// True when a failed test of the current byte against `set` (which
+    /// also fails at the end of the subject) proves the pattern fails.
+    pub fn testable(&self) -> bool {
+        !self.empty && !self.at_end
+    }
 }
 
 /// The facts about one grammar rule.
@@ -182,7 +190,7 @@ pub fn has_captures(t: &Node, rules: &[RuleInfo]) -> bool {
 
 /// The bytes that can start a match (see [`First`]).
 pub fn first(t: &Node, rules: &[RuleInfo]) -> First {
-    let of = |set: Charset| First { set, empty: false };
+    let of = |set: Charset| First { set, empty: false, at_end: false };
     match &t.kind {
         Kind::Any(_) => of(Charset::FULL),
         Kind::Char(b) => of(Charset::single(*b)),
@@ -190,27 +198,44 @@ pub fn first(t: &Node, rules: &[RuleInfo]) -> First {
         Kind::Str(s) => of(s.first().map_or(Charset::EMPTY, |b| Charset::single(*b))),
         Kind::Utf(lo, hi) => of(utf8_lead_bytes(*lo, *hi)),
         Kind::False => First::NONE,
-        Kind::True | Kind::Not(_) | Kind::And(_) | Kind::Behind(..) => First::EMPTY,
+        // `!set` before the end needs a byte outside the set.
+        Kind::Not(b) => match super::tree::charset_of(b) {
+            Some(cs) => First { set: Charset::FULL.difference(&cs), empty: false, at_end: true },
+            None => First::EMPTY,
+        },
+        Kind::And(b) => first(b, rules),
+        Kind::True | Kind::Behind(..) => First::EMPTY,
         Kind::RunTime { .. } | Kind::OpenCall(_) => First::ANY,
-        Kind::Rep(b) | Kind::Opt(_, b) => First { set: first(b, rules).set, empty: true },
+        Kind::Rep(b) | Kind::Opt(_, b) => First { set: first(b, rules).set, ..First::EMPTY },
         Kind::Capture { body, .. } => first(body, rules),
         Kind::Seq(v) => {
-            let mut set = Charset::EMPTY;
-            for c in v {
+            let mut acc = First::EMPTY;
+            let mut parts = v.iter();
+            for c in parts.by_ref() {
                 let f = first(c, rules);
                 if f == First::ANY {
                     return First::ANY;
                 }
-                set = set.union(&f.set);
+                acc.set = acc.set.union(&f.set);
+                acc.at_end &= f.at_end;
                 if !f.empty {
-                    return of(set);
+                    acc.empty = false;
+                    break;
                 }
             }
-            First { set, empty: true }
+            // Matching at the end needs every later part to match there too.
+            if acc.at_end {
+                acc.at_end = parts.all(|c| first(c, rules).at_end);
+            }
+            acc
         }
         Kind::Choice(v) => v.iter().fold(First::NONE, |acc, c| {
             let f = first(c, rules);
-            First { set: acc.set.union(&f.set), empty: acc.empty || f.empty }
+            First {
+                set: acc.set.union(&f.set),
+                empty: acc.empty || f.empty,
+                at_end: acc.at_end || f.at_end,
+            }
         }),
         Kind::Call(i) => rule(rules, *i).map_or(First::ANY, |r| r.first),
         Kind::Grammar(g) => g.info[0].first,
@@ -234,7 +259,7 @@ fn utf8_lead_bytes(lo: u32, hi: u32) -> Charset {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::lpeg::tree::{count, leaf, literal, node, repeat, seq, set};
+    use crate::sandbox::lpeg::tree::{self, count, leaf, literal, node, repeat, seq, set};
 
     #[test]
     fn basic_facts() {
@@ -250,7 +275,11 @@ mod tests {
         assert_eq!(fixed_len(&s, &[]), Len::Variable);
         assert_eq!(fixed_len(&count(-3).unwrap(), &[]), Len::Fixed(0));
         let f = first(&s, &[]);
-        assert!(!f.empty && f.set.contains(b'a') && !f.set.contains(b'b'));
+        assert!(f.testable() && f.set.contains(b'a') && !f.set.contains(b'b'));
+        let eos = count(-1).unwrap();
+        let end_or_x = first(&tree::choice(&literal(b"x"), &eos).unwrap(), &[]);
+        assert!(!end_or_x.empty && end_or_x.at_end && !end_or_x.testable());
+        assert!(end_or_x.set.contains(b'x') && !end_or_x.set.contains(b'y'));
     }
 
     #[test]
@@ -259,7 +288,7 @@ mod tests {
         let digits = set(Charset::range(b'0', b'9'));
         let s = seq(&not_a, &digits).unwrap();
         let f = first(&s, &[]);
-        assert!(!f.empty && f.set.contains(b'5') && !f.set.contains(b'a'));
+        assert!(f.testable() && f.set.contains(b'5') && !f.set.contains(b'a'));
         let rt = node(Kind::RunTime { key: 1, body: leaf(Kind::True) }).unwrap();
         assert_eq!(first(&seq(&rt, &digits).unwrap(), &[]), First::ANY);
     }

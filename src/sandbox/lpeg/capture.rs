@@ -272,47 +272,17 @@ impl<'e, 'a> Eval<'e, 'a> {
     }
 
     /// Pushes the values of entry `i`; returns the next index and the count.
+    /// A bare dispatch (as are the recursive helpers), so deeply nested
+    /// captures use little native stack per level.
     fn push(&mut self, i: usize) -> Result<(usize, usize)> {
         self.steps += 1;
-        let c = self.caps[i];
-        match c.kind {
-            CapKind::Position => {
-                self.put(Val::Int(i64::from(c.pos) + 1))?;
-                Ok((i + 1, 1))
-            }
-            CapKind::Const => {
-                let d = self.def(&c);
-                for k in 0..d.n {
-                    let v = self.env.kvalue(d.key + k)?;
-                    self.put(Val::Lua(v))?;
-                }
-                Ok((self.skip(i), d.n as usize))
-            }
-            CapKind::Arg => {
-                let d = self.def(&c);
-                let v = (d.n as usize)
-                    .checked_sub(1)
-                    .and_then(|k| self.env.args.get(k))
-                    .cloned()
-                    .ok_or(LpegError::AbsentArg(d.n))?;
-                self.put(Val::Lua(v))?;
-                Ok((self.skip(i), 1))
-            }
-            CapKind::Backref => {
-                let group = self.find_group(i, self.def(&c).key)?;
-                self.enter()?;
-                let (_, n) = self.nested_or_whole(group)?;
-                self.depth -= 1;
-                Ok((self.skip(i), n))
-            }
-            CapKind::Simple => {
-                let slot = self.out.len();
-                self.put(Val::Str(c.pos, c.pos))?;
-                let sp = self.children(i)?;
-                self.out[slot] = Val::Str(sp.start, sp.end);
-                Ok((sp.next, sp.n + 1))
-            }
-            CapKind::Group if self.def(&c).key == 0 => self.nested_or_whole(i),
+        match self.caps[i].kind {
+            CapKind::Position => self.position(i),
+            CapKind::Const => self.constant(i),
+            CapKind::Arg => self.argument(i),
+            CapKind::Backref => self.backref(i),
+            CapKind::Simple => self.simple(i),
+            CapKind::Group => self.group(i),
             CapKind::Table => self.table(i),
             CapKind::Function => self.function(i),
             CapKind::Query => self.query(i),
@@ -320,18 +290,71 @@ impl<'e, 'a> Eval<'e, 'a> {
             CapKind::Num => self.numbered(i),
             CapKind::Subst => self.subst(i),
             CapKind::Fold => self.fold(i),
-            CapKind::Runtime => {
-                let a = c.idx as usize;
-                let vals = self.dynv.get(a..a + usize::from(c.count)).unwrap_or_default();
-                for v in vals {
-                    self.put(Val::Lua(v.clone()))?;
-                }
-                Ok((i + 1, vals.len()))
-            }
-            // Named groups only give values to tables and back references;
-            // open match-time captures and closes do not start a capture.
-            CapKind::Group | CapKind::Cmt | CapKind::Close => Ok((self.skip(i), 0)),
+            CapKind::Runtime => self.runtime(i),
+            // Open match-time captures and closes do not start a capture.
+            CapKind::Cmt | CapKind::Close => Ok((self.skip(i), 0)),
         }
+    }
+
+    fn position(&mut self, i: usize) -> Result<(usize, usize)> {
+        self.put(Val::Int(i64::from(self.caps[i].pos) + 1))?;
+        Ok((i + 1, 1))
+    }
+
+    fn constant(&mut self, i: usize) -> Result<(usize, usize)> {
+        let d = self.def(&self.caps[i]);
+        for k in 0..d.n {
+            let v = self.env.kvalue(d.key + k)?;
+            self.put(Val::Lua(v))?;
+        }
+        Ok((self.skip(i), d.n as usize))
+    }
+
+    fn argument(&mut self, i: usize) -> Result<(usize, usize)> {
+        let d = self.def(&self.caps[i]);
+        let v = (d.n as usize)
+            .checked_sub(1)
+            .and_then(|k| self.env.args.get(k))
+            .cloned()
+            .ok_or(LpegError::AbsentArg(d.n))?;
+        self.put(Val::Lua(v))?;
+        Ok((self.skip(i), 1))
+    }
+
+    fn backref(&mut self, i: usize) -> Result<(usize, usize)> {
+        let group = self.find_group(i, self.def(&self.caps[i]).key)?;
+        self.enter()?;
+        let (_, n) = self.nested_or_whole(group)?;
+        self.depth -= 1;
+        Ok((self.skip(i), n))
+    }
+
+    fn simple(&mut self, i: usize) -> Result<(usize, usize)> {
+        let slot = self.out.len();
+        let pos = self.caps[i].pos;
+        self.put(Val::Str(pos, pos))?;
+        let sp = self.children(i)?;
+        self.out[slot] = Val::Str(sp.start, sp.end);
+        Ok((sp.next, sp.n + 1))
+    }
+
+    /// Named groups only give values to tables and back references.
+    fn group(&mut self, i: usize) -> Result<(usize, usize)> {
+        if self.def(&self.caps[i]).key == 0 {
+            self.nested_or_whole(i)
+        } else {
+            Ok((self.skip(i), 0))
+        }
+    }
+
+    fn runtime(&mut self, i: usize) -> Result<(usize, usize)> {
+        let c = self.caps[i];
+        let a = c.idx as usize;
+        let vals = self.dynv.get(a..a + usize::from(c.count)).unwrap_or_default();
+        for v in vals {
+            self.put(Val::Lua(v.clone()))?;
+        }
+        Ok((i + 1, vals.len()))
     }
 
     /// The most recent complete, outermost group named `ktable[key]` before
@@ -379,38 +402,61 @@ impl<'e, 'a> Eval<'e, 'a> {
 
     fn table(&mut self, i: usize) -> Result<(usize, usize)> {
         let t = self.env.lua.create_table()?;
-        if !self.caps[i].is_open() {
-            self.put(Val::Lua(Value::Table(t)))?;
-            return Ok((i + 1, 1));
-        }
         let mut j = i + 1;
-        {
+        if self.caps[i].is_open() {
             self.enter()?;
             let mut len: i64 = 0;
             while j < self.caps.len() && self.caps[j].kind != CapKind::Close {
-                let cj = self.caps[j];
                 let base = self.out.len();
-                if cj.kind == CapKind::Group && self.def(&cj).key != 0 {
-                    let (next, _) = self.nested_or_whole(j)?;
-                    let name = self.env.kvalue(self.def(&cj).key)?;
-                    let v = self.take(base);
-                    self.env.set_field(&t, name, v)?;
-                    j = next;
-                } else {
-                    let (next, k) = self.push(j)?;
-                    for idx in base..base + k {
-                        len += 1;
-                        let v = self.take(idx);
-                        self.env.set_field(&t, len, v)?;
-                    }
-                    j = next;
-                }
-                self.out.truncate(base);
+                let named = self.named_group(j);
+                let (next, k) = match named {
+                    Some(_) => self.nested_or_whole(j)?,
+                    None => self.push(j)?,
+                };
+                self.store(&t, base, k, named, &mut len)?;
+                j = next;
             }
             self.depth -= 1;
+        } else {
+            j = i;
         }
         self.put(Val::Lua(Value::Table(t)))?;
         Ok((j + 1, 1))
+    }
+
+    /// The name key of entry `j` when it is a named group.
+    fn named_group(&self, j: usize) -> Option<u32> {
+        let c = &self.caps[j];
+        let key = self.def(c).key;
+        (c.kind == CapKind::Group && key != 0).then_some(key)
+    }
+
+    /// Moves the `k` values from `base` into table `t`: the first under the
+    /// group name, or all of them after position `len`.
+    fn store(
+        &mut self,
+        t: &Table,
+        base: usize,
+        k: usize,
+        name: Option<u32>,
+        len: &mut i64,
+    ) -> Result<()> {
+        match name {
+            Some(key) => {
+                let name = self.env.kvalue(key)?;
+                let v = self.take(base);
+                self.env.set_field(t, name, v)?;
+            }
+            None => {
+                for idx in base..base + k {
+                    *len += 1;
+                    let v = self.take(idx);
+                    self.env.set_field(t, *len, v)?;
+                }
+            }
+        }
+        self.out.truncate(base);
+        Ok(())
     }
 
     fn function(&mut self, i: usize) -> Result<(usize, usize)> {

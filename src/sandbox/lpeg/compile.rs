@@ -133,70 +133,79 @@ impl Compiler<'_> {
         self.emit(ins)
     }
 
+    /// Emits code for `t`. Kept to a bare dispatch (as are the recursive
+    /// helpers) so deep trees use little native stack per level.
     fn emit_tree(&mut self, t: &Tree) -> Result<()> {
         match &t.kind {
-            Kind::True => {}
-            Kind::False => {
-                self.emit(Instr::Fail)?;
-            }
-            Kind::Any(n) => {
-                self.emit(Instr::Any(*n))?;
-            }
-            Kind::Char(c) => {
-                self.emit(Instr::Char(*c))?;
-            }
-            Kind::Set(cs) => {
-                let i = self.set_id(cs);
-                self.emit(Instr::Set(i))?;
-            }
+            Kind::Seq(v) => self.emit_seq(v),
+            Kind::Choice(v) => self.emit_choice(v),
+            Kind::Rep(b) => self.emit_rep(b),
+            Kind::Opt(n, b) => self.emit_opt(*n, b),
+            Kind::Not(b) => self.emit_not(b),
+            Kind::And(b) => self.emit_and(b),
+            Kind::Behind(n, b) => self.emit_behind(*n, b),
+            Kind::Capture { kind, key, n, body } => self.emit_capture(*kind, *key, *n, body),
+            Kind::RunTime { key, body } => self.emit_runtime(*key, body),
+            Kind::Grammar(g) => self.emit_grammar(g),
+            _ => self.emit_leaf(t),
+        }
+    }
+
+    fn emit_leaf(&mut self, t: &Tree) -> Result<()> {
+        let ins = match &t.kind {
+            Kind::True => return Ok(()),
+            Kind::False => Instr::Fail,
+            Kind::Any(n) => Instr::Any(*n),
+            Kind::Char(c) => Instr::Char(*c),
+            Kind::Set(cs) => Instr::Set(self.set_id(cs)),
             Kind::Str(s) => {
                 let off = u32::try_from(self.p.lits.len()).map_err(|_| LpegError::TooComplex)?;
                 let len = u32::try_from(s.len()).map_err(|_| LpegError::TooComplex)?;
                 self.p.lits.extend_from_slice(s);
-                self.emit(Instr::Str(off, len))?;
+                Instr::Str(off, len)
             }
-            Kind::Utf(lo, hi) => {
-                self.emit(Instr::Utf(*lo, *hi))?;
-            }
-            Kind::Seq(v) => {
-                for c in v {
-                    self.emit_tree(c)?;
-                }
-            }
-            Kind::Choice(v) => self.emit_choice(v)?,
-            Kind::Rep(b) => self.emit_rep(b)?,
-            Kind::Opt(n, b) => self.emit_opt(*n, b)?,
-            Kind::Not(b) => self.emit_not(b)?,
-            Kind::And(b) => {
-                let choice = self.emit(Instr::Choice(0))?;
-                self.emit_tree(b)?;
-                let commit = self.emit(Instr::BackCommit(0))?;
-                let fail = self.emit(Instr::Fail)?;
-                self.patch(choice, fail);
-                let end = self.here();
-                self.patch(commit, end);
-            }
-            Kind::Behind(n, b) => {
-                self.emit(Instr::Behind(*n))?;
-                self.emit_tree(b)?;
-            }
-            Kind::Capture { kind, key, n, body } => self.emit_capture(*kind, *key, *n, body)?,
-            Kind::RunTime { key, body } => {
-                let d = self.cap_id(CapDef { kind: CapKind::Cmt, key: *key, n: 0 });
-                self.emit(Instr::OpenCap(d))?;
-                self.emit_tree(body)?;
-                self.emit(Instr::CloseRunTime)?;
-            }
+            Kind::Utf(lo, hi) => Instr::Utf(*lo, *hi),
             Kind::OpenCall(k) => return Err(LpegError::OutsideGrammar((self.name_of)(*k))),
             Kind::Call(i) => {
                 let at = self.emit(Instr::Call(0))?;
-                match self.frames.last_mut() {
-                    Some(f) => f.calls.push((at, *i)),
-                    None => return Err(LpegError::TooComplex),
-                }
+                let frame = self.frames.last_mut().ok_or(LpegError::TooComplex)?;
+                frame.calls.push((at, *i));
+                return Ok(());
             }
-            Kind::Grammar(g) => self.emit_grammar(g)?,
+            _ => return Err(LpegError::TooComplex),
+        };
+        self.emit(ins)?;
+        Ok(())
+    }
+
+    fn emit_seq(&mut self, parts: &[Tree]) -> Result<()> {
+        for c in parts {
+            self.emit_tree(c)?;
         }
+        Ok(())
+    }
+
+    fn emit_and(&mut self, body: &Tree) -> Result<()> {
+        let choice = self.emit(Instr::Choice(0))?;
+        self.emit_tree(body)?;
+        let commit = self.emit(Instr::BackCommit(0))?;
+        let fail = self.emit(Instr::Fail)?;
+        self.patch(choice, fail);
+        let end = self.here();
+        self.patch(commit, end);
+        Ok(())
+    }
+
+    fn emit_behind(&mut self, n: u32, body: &Tree) -> Result<()> {
+        self.emit(Instr::Behind(n))?;
+        self.emit_tree(body)
+    }
+
+    fn emit_runtime(&mut self, key: u32, body: &Tree) -> Result<()> {
+        let d = self.cap_id(CapDef { kind: CapKind::Cmt, key, n: 0 });
+        self.emit(Instr::OpenCap(d))?;
+        self.emit_tree(body)?;
+        self.emit(Instr::CloseRunTime)?;
         Ok(())
     }
 
@@ -206,11 +215,13 @@ impl Compiler<'_> {
         let firsts: Vec<First> = alts.iter().map(|a| first(a, info)).collect();
         let heads: Vec<bool> = alts.iter().map(|a| headfail(a, info)).collect();
         // rest[i]: what can start alternatives after i.
-        let mut rest = vec![First { set: Charset::EMPTY, empty: false }; alts.len()];
+        let none = First { set: Charset::EMPTY, empty: false, at_end: false };
+        let mut rest = vec![none; alts.len()];
         for i in (0..alts.len().saturating_sub(1)).rev() {
             rest[i] = First {
                 set: firsts[i + 1].set.union(&rest[i + 1].set),
                 empty: firsts[i + 1].empty || rest[i + 1].empty,
+                at_end: firsts[i + 1].at_end || rest[i + 1].at_end,
             };
         }
         let mut exits = Vec::new();
@@ -221,8 +232,11 @@ impl Compiler<'_> {
                 break;
             }
             let f = firsts[i];
+            // A byte test can replace the backtrack entry when the
+            // alternative can only fail on that byte, or when no later
+            // alternative can match a byte that passes the test.
             let decided_by_test =
-                !f.empty && (heads[i] || (!rest[i].empty && !f.set.intersects(&rest[i].set)));
+                f.testable() && (heads[i] || (!rest[i].empty && !f.set.intersects(&rest[i].set)));
             if decided_by_test {
                 let test = self.emit_test(&f.set)?;
                 self.emit_tree(alt)?;
@@ -253,7 +267,7 @@ impl Compiler<'_> {
         let g = self.grammar();
         let info: &[RuleInfo] = g.as_deref().map_or(&[], |g| &g.info);
         let f = first(body, info);
-        if !f.empty && headfail(body, info) {
+        if f.testable() && headfail(body, info) {
             let top = self.here();
             let test = self.emit_test(&f.set)?;
             self.emit_tree(body)?;
@@ -262,7 +276,7 @@ impl Compiler<'_> {
             self.patch(test, end);
             return Ok(());
         }
-        let test = if f.empty { None } else { Some(self.emit_test(&f.set)?) };
+        let test = if f.testable() { Some(self.emit_test(&f.set)?) } else { None };
         let choice = self.emit(Instr::Choice(0))?;
         let top = self.here();
         self.emit_tree(body)?;
@@ -279,7 +293,7 @@ impl Compiler<'_> {
         let g = self.grammar();
         let info: &[RuleInfo] = g.as_deref().map_or(&[], |g| &g.info);
         let f = first(body, info);
-        let by_test = !f.empty && headfail(body, info);
+        let by_test = f.testable() && headfail(body, info);
         let mut exits = Vec::new();
         for _ in 0..n {
             if by_test {
@@ -316,21 +330,27 @@ impl Compiler<'_> {
         Ok(())
     }
 
-    fn emit_capture(&mut self, kind: CapKind, key: u32, n: u32, body: &Tree) -> Result<()> {
-        let d = self.cap_id(CapDef { kind, key, n });
+    /// The length of a capture's body when one "full" entry can record it.
+    fn full_capture_len(&self, body: &Tree) -> Option<u32> {
         let g = self.grammar();
         let info: &[RuleInfo] = g.as_deref().map_or(&[], |g| &g.info);
         match fixed_len(body, info) {
-            Len::Fixed(len) if !has_captures(body, info) => {
-                self.emit_tree(body)?;
-                self.emit(Instr::FullCap(d, len))?;
-            }
-            _ => {
-                self.emit(Instr::OpenCap(d))?;
-                self.emit_tree(body)?;
-                self.emit(Instr::CloseCap)?;
-            }
+            Len::Fixed(len) if !has_captures(body, info) => Some(len),
+            _ => None,
         }
+    }
+
+    fn emit_capture(&mut self, kind: CapKind, key: u32, n: u32, body: &Tree) -> Result<()> {
+        let d = self.cap_id(CapDef { kind, key, n });
+        let (open, close) = match self.full_capture_len(body) {
+            Some(len) => (None, Instr::FullCap(d, len)),
+            None => (Some(Instr::OpenCap(d)), Instr::CloseCap),
+        };
+        if let Some(open) = open {
+            self.emit(open)?;
+        }
+        self.emit_tree(body)?;
+        self.emit(close)?;
         Ok(())
     }
 
@@ -374,7 +394,7 @@ fn final_target(code: &[Instr], mut t: usize) -> usize {
 }
 
 /// Peephole pass: jump threading, jumps to returns/ends/fails become those
-/// instructions, and tail calls become jumps.
+/// instructions, then calls followed by a return become jumps (tail calls).
 fn optimize(code: &mut [Instr]) {
     for i in 0..code.len() {
         let to = |t: u32| final_target(code, t as usize) as u32;
@@ -386,10 +406,7 @@ fn optimize(code: &mut [Instr]) {
                     _ => Instr::Jmp(d),
                 }
             }
-            Instr::Call(t) => match code.get(i + 1) {
-                Some(Instr::Ret) => Instr::Jmp(to(t)),
-                _ => Instr::Call(to(t)),
-            },
+            Instr::Call(t) => Instr::Call(to(t)),
             Instr::Choice(t) => Instr::Choice(to(t)),
             Instr::Commit(t) => Instr::Commit(to(t)),
             Instr::PartialCommit(t) => Instr::PartialCommit(to(t)),
@@ -399,6 +416,11 @@ fn optimize(code: &mut [Instr]) {
             Instr::TestSet(s, t) => Instr::TestSet(s, to(t)),
             other => other,
         };
+    }
+    for i in 1..code.len() {
+        if let (Instr::Call(t), Instr::Ret) = (code[i - 1], code[i]) {
+            code[i - 1] = Instr::Jmp(t);
+        }
     }
 }
 

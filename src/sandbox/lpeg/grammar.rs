@@ -41,8 +41,8 @@ impl Grammar {
             .into_iter()
             .map(|r| Ok(Rule { body: bind(&r.body, resolve)?, name: r.name }))
             .collect::<Result<Vec<_>>>()?;
-        check_left_recursion(&rules)?;
         let info = compute_info(&rules);
+        check_left_recursion(&rules, &info)?;
         for (r, _) in rules.iter().zip(&info) {
             if has_empty_loop(&r.body, &info) {
                 return Err(LpegError::EmptyLoopInRule(r.name.clone()));
@@ -93,67 +93,82 @@ fn bind(t: &Tree, resolve: &mut dyn FnMut(u32) -> Result<usize>) -> Result<Tree>
     node(kind)
 }
 
-#[derive(Clone, Copy)]
-enum Visit {
-    New,
-    OnPath,
-    Done(bool),
-}
-
-/// Fails when a rule can reach itself without consuming input.
-fn check_left_recursion(rules: &[Rule]) -> Result<()> {
-    let mut state = vec![Visit::New; rules.len()];
-    for i in 0..rules.len() {
-        visit_rule(rules, i, &mut state)?;
+/// Fails when a rule can reach itself without consuming input: a cycle in
+/// the graph of calls made before any input is consumed (searched without
+/// native recursion, as call chains can be as long as the rule count).
+fn check_left_recursion(rules: &[Rule], info: &[RuleInfo]) -> Result<()> {
+    let edges: Vec<Vec<u32>> = rules
+        .iter()
+        .map(|r| {
+            let mut calls = Vec::new();
+            left_calls(&r.body, info, &mut calls);
+            calls
+        })
+        .collect();
+    const NEW: u8 = 0;
+    const ON_PATH: u8 = 1;
+    const DONE: u8 = 2;
+    let mut state = vec![NEW; rules.len()];
+    for start in 0..rules.len() {
+        if state[start] != NEW {
+            continue;
+        }
+        state[start] = ON_PATH;
+        let mut path = vec![(start, 0usize)];
+        while let Some((rule, next)) = path.last_mut() {
+            let rule = *rule;
+            match edges[rule].get(*next) {
+                Some(&callee) => {
+                    *next += 1;
+                    let callee = callee as usize;
+                    match state[callee] {
+                        ON_PATH => {
+                            return Err(LpegError::LeftRecursive(rules[callee].name.clone()));
+                        }
+                        NEW => {
+                            state[callee] = ON_PATH;
+                            path.push((callee, 0));
+                        }
+                        _ => {}
+                    }
+                }
+                None => {
+                    state[rule] = DONE;
+                    path.pop();
+                }
+            }
+        }
     }
     Ok(())
 }
 
-fn visit_rule(rules: &[Rule], i: usize, state: &mut [Visit]) -> Result<bool> {
-    match state[i] {
-        Visit::Done(nullable) => Ok(nullable),
-        Visit::OnPath => Err(LpegError::LeftRecursive(rules[i].name.clone())),
-        Visit::New => {
-            state[i] = Visit::OnPath;
-            let nullable = left_walk(rules, &rules[i].body, state)?;
-            state[i] = Visit::Done(nullable);
-            Ok(nullable)
-        }
-    }
-}
-
-/// Walks the parts of `t` reachable before any input is consumed, following
-/// calls; returns whether `t` is nullable.
-fn left_walk(rules: &[Rule], t: &Node, state: &mut [Visit]) -> Result<bool> {
-    Ok(match &t.kind {
+/// Collects the calls `t` can make before consuming input; returns whether
+/// `t` is nullable.
+fn left_calls(t: &Node, info: &[RuleInfo], calls: &mut Vec<u32>) -> bool {
+    match &t.kind {
         Kind::Char(_) | Kind::Set(_) | Kind::Any(_) | Kind::Str(_) | Kind::Utf(..) => false,
-        Kind::False => false,
+        Kind::False | Kind::OpenCall(_) => false,
         Kind::True | Kind::Behind(..) => true,
         Kind::Not(b) | Kind::And(b) | Kind::Rep(b) | Kind::Opt(_, b) => {
-            left_walk(rules, b, state)?;
+            left_calls(b, info, calls);
             true
         }
-        Kind::Capture { body, .. } | Kind::RunTime { body, .. } => left_walk(rules, body, state)?,
-        Kind::Seq(v) => {
-            for c in v {
-                if !left_walk(rules, c, state)? {
-                    return Ok(false);
-                }
-            }
-            true
-        }
+        Kind::Capture { body, .. } | Kind::RunTime { body, .. } => left_calls(body, info, calls),
+        Kind::Seq(v) => v.iter().all(|c| left_calls(c, info, calls)),
+        // Every alternative's calls count, so no short-circuit here.
         Kind::Choice(v) => {
-            let mut any = false;
+            let mut nullable = false;
             for c in v {
-                any |= left_walk(rules, c, state)?;
+                nullable |= left_calls(c, info, calls);
             }
-            any
+            nullable
         }
-        Kind::Call(i) => visit_rule(rules, *i as usize, state)?,
+        Kind::Call(i) => {
+            calls.push(*i);
+            info.get(*i as usize).is_some_and(|r| r.nullable)
+        }
         Kind::Grammar(g) => g.info[0].nullable,
-        // Bound away before this check runs.
-        Kind::OpenCall(_) => false,
-    })
+    }
 }
 
 /// The least fixpoint of the per-rule facts.

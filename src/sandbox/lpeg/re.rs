@@ -62,6 +62,10 @@ struct Parser<'a> {
     equal: &'a Value,
     in_grammar: bool,
     depth: u32,
+    /// The first semantic error (undefined names, rules used outside a
+    /// grammar, ...). Like LPeg's `re`, a syntax error anywhere wins over
+    /// these, so they are reported only once the whole text has parsed.
+    deferred: Option<LpegError>,
 }
 
 impl<'a> Parser<'a> {
@@ -105,6 +109,14 @@ impl<'a> Parser<'a> {
             format!("{}...", String::from_utf8_lossy(&rest[..21]))
         };
         LpegError::Syntax(near)
+    }
+
+    /// Records a semantic error; parsing goes on with an empty pattern.
+    fn defer(&mut self, r: Result<Pat>) -> Pat {
+        r.unwrap_or_else(|e| {
+            self.deferred.get_or_insert(e);
+            Pat::new(tree::leaf(Kind::True))
+        })
     }
 
     fn enter(&mut self) -> Result<()> {
@@ -174,12 +186,19 @@ impl<'a> Parser<'a> {
             let body = self.exp()?;
             let key = Value::String(self.lua.create_string(name)?);
             if rules.iter().any(|(k, _)| *k == key) {
-                return Err(LpegError::DuplicateRule(name.to_owned()));
+                self.defer(Err(LpegError::DuplicateRule(name.to_owned())));
+            } else {
+                rules.push((key, body));
             }
-            rules.push((key, body));
         }
         self.in_grammar = outer;
-        build_grammar(self.lua, rules)
+        Ok(match self.deferred {
+            Some(_) => Pat::new(tree::leaf(Kind::True)),
+            None => {
+                let g = build_grammar(self.lua, rules);
+                self.defer(g)
+            }
+        })
     }
 
     fn alternative(&mut self) -> Result<Pat> {
@@ -260,15 +279,18 @@ impl<'a> Parser<'a> {
                 };
             } else if self.eat("->") {
                 self.skip_space();
-                p = self.arrow_capture(p)?;
+                let r = self.arrow_capture(p)?;
+                p = self.defer(r);
             } else if self.eat("=>") {
                 self.skip_space();
                 let name = self.name().ok_or_else(|| self.error())?;
-                p = p.match_time(self.def(name)?)?;
+                let r = self.def(name).and_then(|f| p.match_time(f));
+                p = self.defer(r);
             } else if self.eat("~>") {
                 self.skip_space();
                 let name = self.name().ok_or_else(|| self.error())?;
-                p = p.capture(CapKind::Fold, Some(self.def(name)?), 0)?;
+                let r = self.def(name).and_then(|f| p.capture(CapKind::Fold, Some(f), 0));
+                p = self.defer(r);
             } else {
                 break;
             }
@@ -277,34 +299,34 @@ impl<'a> Parser<'a> {
         Ok(Some(p))
     }
 
-    /// The right side of `p -> ...`.
-    fn arrow_capture(&mut self, p: Pat) -> Result<Pat> {
+    /// The right side of `p -> ...`: a syntax error (outer) or the capture
+    /// (inner, whose error is semantic).
+    fn arrow_capture(&mut self, p: Pat) -> Result<Result<Pat>> {
         if let Some(s) = self.string() {
             let s = self.lua.create_string(s)?;
-            return p.capture(CapKind::String, Some(Value::String(s)), 0);
+            return Ok(p.capture(CapKind::String, Some(Value::String(s)), 0));
         }
         if let Some(n) = self.number() {
             self.skip_space();
-            let n = u32::try_from(n)
-                .ok()
-                .filter(|&n| n <= i16::MAX as u32)
-                .ok_or_else(|| LpegError::arg(1, "div", "invalid number"))?;
-            return p.capture(CapKind::Num, None, n);
+            return Ok(match u32::try_from(n).ok().filter(|&n| n <= i16::MAX as u32) {
+                Some(n) => p.capture(CapKind::Num, None, n),
+                None => Err(LpegError::arg(1, "div", "invalid number")),
+            });
         }
         if self.eat("{}") {
-            return p.capture(CapKind::Table, None, 0);
+            return Ok(p.capture(CapKind::Table, None, 0));
         }
         let name = self.name().ok_or_else(|| self.error())?;
-        match self.def(name)? {
-            v @ Value::Function(_) => p.capture(CapKind::Function, Some(v), 0),
-            v @ Value::Table(_) => p.capture(CapKind::Query, Some(v), 0),
-            v @ Value::String(_) => p.capture(CapKind::String, Some(v), 0),
-            Value::Integer(n) => {
-                let n = u32::try_from(n).map_err(|_| LpegError::arg(1, "div", "invalid number"))?;
-                p.capture(CapKind::Num, None, n)
-            }
+        Ok(self.def(name).and_then(|v| match v {
+            Value::Function(_) => p.capture(CapKind::Function, Some(v), 0),
+            Value::Table(_) => p.capture(CapKind::Query, Some(v), 0),
+            Value::String(_) => p.capture(CapKind::String, Some(v), 0),
+            Value::Integer(n) => match u32::try_from(n).ok().filter(|&n| n <= i16::MAX as u32) {
+                Some(n) => p.capture(CapKind::Num, None, n),
+                None => Err(LpegError::arg(1, "div", "invalid number")),
+            },
             other => Err(LpegError::BadDivisor(other.type_name())),
-        }
+        }))
     }
 
     /// A quoted literal (no escapes).
@@ -332,12 +354,14 @@ impl<'a> Parser<'a> {
             None => Value::Nil,
         };
         if !matches!(v, Value::Nil | Value::Boolean(false)) {
-            return Ok(Some(to_pat(self.lua, &v, 1, "compile")?));
+            let p = to_pat(self.lua, &v, 1, "compile");
+            return Ok(Some(self.defer(p)));
         }
-        match predefined(name) {
-            Some(cs) => Ok(Some(Pat::new(tree::set(cs)))),
+        let p = match predefined(name) {
+            Some(cs) => Ok(Pat::new(tree::set(cs))),
             None => Err(LpegError::UndefinedClass(name.to_owned())),
-        }
+        };
+        Ok(Some(self.defer(p)))
     }
 
     /// `[...]`.
@@ -464,7 +488,7 @@ impl<'a> Parser<'a> {
             if !self.eat(">") {
                 return Ok(None);
             }
-            return self.nonterminal(name).map(Some);
+            return Ok(Some(self.nonterminal(name)));
         }
         if let Some(name) = self.name() {
             let after = self.pos;
@@ -473,16 +497,21 @@ impl<'a> Parser<'a> {
                 return Ok(None);
             }
             self.pos = after;
-            return self.nonterminal(name).map(Some);
+            return Ok(Some(self.nonterminal(name)));
         }
         Ok(None)
     }
 
-    fn nonterminal(&mut self, name: &str) -> Result<Pat> {
-        if !self.in_grammar {
-            return Err(LpegError::OutsideGrammar(name.to_owned()));
-        }
-        Pat::open_call(Value::String(self.lua.create_string(name)?))
+    fn nonterminal(&mut self, name: &str) -> Pat {
+        let p = if self.in_grammar {
+            self.lua
+                .create_string(name)
+                .map_err(LpegError::from)
+                .and_then(|s| Pat::open_call(Value::String(s)))
+        } else {
+            Err(LpegError::OutsideGrammar(name.to_owned()))
+        };
+        self.defer(p)
     }
 }
 
@@ -497,12 +526,16 @@ fn exactly(p: Pat, n: i64) -> Result<Pat> {
 
 /// Compiles `src` (with `defs`) into a pattern.
 fn compile_str(lua: &Lua, src: &[u8], defs: Option<&Table>, equal: &Value) -> Result<Pat> {
-    let mut p = Parser { lua, src, pos: 0, defs, equal, in_grammar: false, depth: 0 };
+    let mut p =
+        Parser { lua, src, pos: 0, defs, equal, in_grammar: false, depth: 0, deferred: None };
     let pat = p.exp()?;
     if p.pos < src.len() {
         return Err(p.error());
     }
-    Ok(pat)
+    match p.deferred {
+        Some(e) => Err(e),
+        None => Ok(pat),
+    }
 }
 
 /// `re.compile(p [, defs])` as a Lua value (patterns pass through).

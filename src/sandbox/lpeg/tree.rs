@@ -198,14 +198,15 @@ const MERGE_LIMIT: usize = 64;
 
 /// Appends `t` to a flattened sequence, merging short adjacent literals.
 fn push_seq(items: &mut Vec<Tree>, t: &Tree) {
-    if let (Some(last), Some(next)) = (items.last(), literal_bytes(t)) {
-        if let Some(prev) = literal_bytes(last).filter(|p| p.len() + next.len() <= MERGE_LIMIT) {
-            let merged = literal(&[prev, next].concat());
-            if let Some(slot) = items.last_mut() {
-                *slot = merged;
-            }
-            return;
+    let prev = items.last().and_then(|l| literal_bytes(l));
+    if let (Some(prev), Some(next)) = (prev, literal_bytes(t))
+        && prev.len() + next.len() <= MERGE_LIMIT
+    {
+        let merged = literal(&[prev, next].concat());
+        if let Some(slot) = items.last_mut() {
+            *slot = merged;
         }
+        return;
     }
     items.push(t.clone());
 }

@@ -228,12 +228,12 @@ impl Machine<'_, '_> {
                     }
                 }
                 Instr::Utf(lo, hi) => {
-                    if let Some((cp, n)) = utf8_at(&s[pos..]) {
-                        if (lo..=hi).contains(&cp) {
-                            pos += n;
-                            pc += 1;
-                            continue;
-                        }
+                    if let Some((cp, n)) = utf8_at(&s[pos..])
+                        && (lo..=hi).contains(&cp)
+                    {
+                        pos += n;
+                        pc += 1;
+                        continue;
                     }
                 }
                 Instr::Span(i) => {
