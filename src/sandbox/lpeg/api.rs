@@ -1,9 +1,7 @@
 //! The `lpeg` module table and the pattern userdata's methods and
 //! operators, with LPeg 1.0's names, argument rules and messages.
 
-use mlua::{
-    AnyUserData, Lua, MetaMethod, MultiValue, Table, UserData, UserDataMethods, Value, Variadic,
-};
+use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value, Variadic};
 
 use super::analysis::{Len, fixed_len, has_captures};
 use super::capture::{Env, Eval};
@@ -64,6 +62,10 @@ fn init_position(init: Option<i64>, len: usize) -> usize {
     }
 }
 
+/// What `match` returns: the first value and the rest (so the common
+/// single result needs no vector).
+pub type Matched = (Value, Variadic<Value>);
+
 /// Matches the pattern in `ud` against `subject`.
 pub fn match_value(
     lua: &Lua,
@@ -71,7 +73,7 @@ pub fn match_value(
     subject: Value,
     init: Option<i64>,
     args: &[Value],
-) -> mlua::Result<MultiValue> {
+) -> mlua::Result<Matched> {
     let prog = ud.borrow::<Pattern>()?.program(lua, ud)?;
     let s = bytes_arg(lua, &subject, 2, "match")?;
     let subject_value = Value::String(s.clone());
@@ -87,40 +89,38 @@ pub fn match_value(
         Some(end) => end,
         None => {
             vm::give_back(lua, bufs);
-            return Ok(MultiValue::from_vec(vec![Value::Nil]));
+            return Ok((Value::Nil, Variadic::new()));
         }
     };
     let position = Value::Integer(end as i64 + 1);
     if bufs.caps.is_empty() {
         vm::give_back(lua, bufs);
-        return Ok(MultiValue::from_vec(vec![position]));
+        return Ok((position, Variadic::new()));
     }
     let mut vals = std::mem::take(&mut bufs.vals);
     let mut ev = Eval::new(&env, &bufs.caps, &bufs.dynv, &mut vals);
-    let n = ev.push_range(0, bufs.caps.len())?;
+    ev.push_range(0, bufs.caps.len())?;
     budget::charge(lua, ev.steps)?;
-    let mut out = Vec::with_capacity(n.max(1));
-    for v in vals.drain(..) {
-        out.push(env.to_value(v)?);
-    }
+    let mut it = vals.drain(..);
+    let first = match it.next() {
+        Some(v) => env.to_value(v)?,
+        None => position,
+    };
+    let rest = it.map(|v| env.to_value(v)).collect::<Result<Variadic<Value>>>();
     bufs.vals = vals;
     vm::give_back(lua, bufs);
-    if out.is_empty() {
-        out.push(position);
-    }
-    Ok(MultiValue::from_vec(out))
+    Ok((first, rest?))
 }
 
 /// `lpeg.match(p, s [, init, ...])` and `p:match(s [, init, ...])`.
-fn lp_match(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
-    let mut it = args.into_iter();
-    let p = it.next().unwrap_or(Value::Nil);
-    let subject = it.next().unwrap_or(Value::Nil);
-    let init = match it.next() {
-        None | Some(Value::Nil) => None,
-        Some(v) => Some(int_arg(&v, 3, "match")?),
+fn lp_match(
+    lua: &Lua,
+    (p, subject, init, extra): (Value, Value, Value, Variadic<Value>),
+) -> mlua::Result<Matched> {
+    let init = match init {
+        Value::Nil => None,
+        v => Some(int_arg(&v, 3, "match")?),
     };
-    let extra: Vec<Value> = it.collect();
     let ud = match p {
         Value::UserData(ud) if ud.is::<Pattern>() => ud,
         other => new(lua, pat(lua, &other, 1, "match"))?,

@@ -7,6 +7,8 @@
 //! ([`Val::Str`]) until they are stored, so a table capture writes them
 //! straight into its table.
 
+use std::borrow::Cow;
+
 use mlua::{Function, Lua, MultiValue, Table, Value};
 
 use super::error::{LpegError, Result};
@@ -64,17 +66,22 @@ pub struct Env<'a> {
     pub args: &'a [Value],
 }
 
-impl Env<'_> {
-    /// The ktable entry `key`.
-    pub fn kvalue(&self, key: u32) -> Result<Value> {
-        if key == 0 {
-            return Ok(Value::Nil);
+impl<'a> Env<'a> {
+    /// The ktable entry `key`, from the program's cache when it has one.
+    pub fn kvalue(&self, key: u32) -> Result<Cow<'a, Value>> {
+        let Some(i) = (key as usize).checked_sub(1) else {
+            return Ok(Cow::Owned(Value::Nil));
+        };
+        let prog: &'a Program = self.prog;
+        match prog.consts.get(i) {
+            Some(Some(v)) => Ok(Cow::Borrowed(v)),
+            _ => Ok(Cow::Owned(self.pattern.nth_user_value::<Value>(key as usize)?)),
         }
-        Ok(self.pattern.nth_user_value::<Value>(key as usize)?)
     }
 
-    fn function(&self, key: u32) -> Result<Function> {
-        match self.kvalue(key)? {
+    /// The function at ktable entry `key`.
+    pub fn function(&self, key: u32) -> Result<Function> {
+        match self.kvalue(key)?.into_owned() {
             Value::Function(f) => Ok(f),
             v => Err(LpegError::Lua(mlua::Error::runtime(format!(
                 "attempt to call a {} value",
@@ -132,6 +139,26 @@ impl Env<'_> {
     }
 }
 
+/// Lua's conversion of `s` when it is an optionally signed decimal integer
+/// of at most 18 digits, with optional surrounding spaces (so no overflow,
+/// and exactly the integer `tonumber` returns).
+pub fn decimal_integer(s: &[u8]) -> Option<i64> {
+    let is_space = |b: &u8| *b == b' ' || (9..=13).contains(b);
+    let start = s.iter().position(|b| !is_space(b))?;
+    let end = s.iter().rposition(|b| !is_space(b))? + 1;
+    let t = &s[start..end];
+    let (neg, digits) = match t.first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = digits.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+    Some(if neg { -n } else { n })
+}
+
 /// Where a capture's children ended.
 struct Span {
     next: usize,
@@ -180,6 +207,7 @@ impl<'e, 'a> Eval<'e, 'a> {
         Ok(n)
     }
 
+    #[inline]
     fn put(&mut self, v: Val) -> Result<()> {
         if self.out.len() == self.out.capacity() {
             let want = (self.out.capacity() * 2).max(16);
@@ -195,9 +223,25 @@ impl<'e, 'a> Eval<'e, 'a> {
     }
 
     /// Removes and converts the values from `base` on.
+    /// What `tonumber` gives for `out[i]` when that is plainly a decimal
+    /// integer (the common case in log grammars); `None` when only Lua's
+    /// own conversion can tell.
+    fn integer_at(&self, i: usize) -> Option<i64> {
+        match &self.out[i] {
+            Val::Str(a, b) => decimal_integer(self.env.bytes(*a, *b)),
+            Val::Int(n) => Some(*n),
+            _ => None,
+        }
+    }
+
     fn take_values(&mut self, base: usize) -> Result<Vec<Value>> {
-        let vals: Vec<Val> = self.out.drain(base..).collect();
-        vals.into_iter().map(|v| self.env.to_value(v)).collect()
+        let mut args = Vec::with_capacity(self.out.len().saturating_sub(base));
+        for k in base..self.out.len() {
+            let v = self.take(k);
+            args.push(self.env.to_value(v)?);
+        }
+        self.out.truncate(base);
+        Ok(args)
     }
 
     fn def(&self, c: &Cap) -> CapDef {
@@ -304,7 +348,7 @@ impl<'e, 'a> Eval<'e, 'a> {
     fn constant(&mut self, i: usize) -> Result<(usize, usize)> {
         let d = self.def(&self.caps[i]);
         for k in 0..d.n {
-            let v = self.env.kvalue(d.key + k)?;
+            let v = self.env.kvalue(d.key + k)?.into_owned();
             self.put(Val::Lua(v))?;
         }
         Ok((self.skip(i), d.n as usize))
@@ -360,7 +404,8 @@ impl<'e, 'a> Eval<'e, 'a> {
     /// The most recent complete, outermost group named `ktable[key]` before
     /// entry `i`.
     fn find_group(&mut self, i: usize, key: u32) -> Result<usize> {
-        let want = self.env.kvalue(key)?;
+        let env = self.env;
+        let want = env.kvalue(key)?;
         let mut j = i;
         while j > 0 {
             j -= 1;
@@ -374,12 +419,12 @@ impl<'e, 'a> Eval<'e, 'a> {
             let g = self.caps[j];
             if g.kind == CapKind::Group {
                 let gkey = self.def(&g).key;
-                if gkey != 0 && (gkey == key || self.env.kvalue(gkey)? == want) {
+                if gkey != 0 && (gkey == key || *env.kvalue(gkey)? == *want) {
                     return Ok(j);
                 }
             }
         }
-        Err(LpegError::BackRefNotFound(super::pattern::val2str(self.env.lua, &want)))
+        Err(LpegError::BackRefNotFound(super::pattern::val2str(env.lua, &want)))
     }
 
     fn matching_open(&self, close: usize) -> usize {
@@ -400,8 +445,26 @@ impl<'e, 'a> Eval<'e, 'a> {
         0
     }
 
+    /// Array and hash sizes for a table capture's table: one slot per
+    /// nested capture, one key per named group.
+    fn table_sizes(&self, i: usize) -> (usize, usize) {
+        let (mut narr, mut nrec) = (0, 0);
+        if self.caps[i].is_open() {
+            let mut j = i + 1;
+            while j < self.caps.len() && self.caps[j].kind != CapKind::Close {
+                match self.named_group(j) {
+                    Some(_) => nrec += 1,
+                    None => narr += 1,
+                }
+                j = self.skip(j);
+            }
+        }
+        (narr, nrec)
+    }
+
     fn table(&mut self, i: usize) -> Result<(usize, usize)> {
-        let t = self.env.lua.create_table()?;
+        let (narr, nrec) = self.table_sizes(i);
+        let t = self.env.lua.create_table_with_capacity(narr, nrec)?;
         let mut j = i + 1;
         if self.caps[i].is_open() {
             self.enter()?;
@@ -443,9 +506,10 @@ impl<'e, 'a> Eval<'e, 'a> {
     ) -> Result<()> {
         match name {
             Some(key) => {
-                let name = self.env.kvalue(key)?;
+                let env = self.env;
+                let name = env.kvalue(key)?;
                 let v = self.take(base);
-                self.env.set_field(t, name, v)?;
+                env.set_field(t, &*name, v)?;
             }
             None => {
                 for idx in base..base + k {
@@ -460,11 +524,39 @@ impl<'e, 'a> Eval<'e, 'a> {
     }
 
     fn function(&mut self, i: usize) -> Result<(usize, usize)> {
-        let f = self.env.function(self.def(&self.caps[i]).key)?;
+        let env = self.env;
+        let fv = env.kvalue(self.def(&self.caps[i]).key)?;
+        let Value::Function(f) = &*fv else {
+            return Err(LpegError::Lua(mlua::Error::runtime(format!(
+                "attempt to call a {} value",
+                fv.type_name()
+            ))));
+        };
+        let key = self.def(&self.caps[i]).key;
         let base = self.out.len();
-        let (next, _) = self.nested_or_whole(i)?;
-        let args = self.take_values(base)?;
-        let rets: MultiValue = f.call(MultiValue::from_vec(args))?;
+        let (next, k) = self.nested_or_whole(i)?;
+        if k == 1
+            && env.prog.tonumber.get(key as usize - 1) == Some(&true)
+            && let Some(n) = self.integer_at(base)
+        {
+            self.out[base] = Val::Int(n);
+            return Ok((next, 1));
+        }
+        let rets: MultiValue = if k == 1 {
+            // The common `patt / f` over one value: no argument vector.
+            let v = self.take(base);
+            self.out.truncate(base);
+            match v {
+                Val::Str(a, b) => match std::str::from_utf8(env.bytes(a, b)) {
+                    Ok(s) => f.call(s)?,
+                    Err(_) => f.call(env.to_value(Val::Str(a, b))?)?,
+                },
+                Val::Int(n) => f.call(n)?,
+                Val::Lua(v) => f.call(v)?,
+            }
+        } else {
+            f.call(MultiValue::from_vec(self.take_values(base)?))?
+        };
         let n = rets.len();
         for v in rets {
             self.put(Val::Lua(v))?;
@@ -473,7 +565,7 @@ impl<'e, 'a> Eval<'e, 'a> {
     }
 
     fn query(&mut self, i: usize) -> Result<(usize, usize)> {
-        let t = match self.env.kvalue(self.def(&self.caps[i]).key)? {
+        let t = match self.env.kvalue(self.def(&self.caps[i]).key)?.into_owned() {
             Value::Table(t) => t,
             v => {
                 return Err(LpegError::InvalidValue { what: "query", ty: v.type_name() });
@@ -567,7 +659,7 @@ impl<'e, 'a> Eval<'e, 'a> {
     }
 
     fn string(&mut self, i: usize) -> Result<(usize, usize)> {
-        let fmt = match self.env.kvalue(self.def(&self.caps[i]).key)? {
+        let fmt = match self.env.kvalue(self.def(&self.caps[i]).key)?.into_owned() {
             Value::String(s) => s,
             v => {
                 return Err(LpegError::InvalidValue { what: "replacement", ty: v.type_name() });
@@ -642,5 +734,22 @@ impl<'e, 'a> Eval<'e, 'a> {
         }
         self.depth -= 1;
         Ok((j + 1, 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_integers_only() {
+        assert_eq!(decimal_integer(b"123"), Some(123));
+        assert_eq!(decimal_integer(b" -45\t"), Some(-45));
+        assert_eq!(decimal_integer(b"+7"), Some(7));
+        assert_eq!(decimal_integer(b"999999999999999999"), Some(999_999_999_999_999_999));
+        for other in [&b"1234567890123456789"[..], b"1.0", b"0x10", b"1e3", b"", b" ", b"-", b"1 2"]
+        {
+            assert_eq!(decimal_integer(other), None, "{other:?}");
+        }
     }
 }

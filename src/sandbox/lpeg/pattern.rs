@@ -9,6 +9,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::OnceLock;
 
 use mlua::{AnyUserData, Lua, Table, Value};
 
@@ -44,10 +45,44 @@ impl Pattern {
             val2str(lua, &v)
         };
         let mut mem = |bytes: usize| Ok(check_memory(lua, bytes)?);
-        let prog = Rc::new(compile(&self.tree, &name_of, &mut mem)?);
+        let mut prog = compile(&self.tree, &name_of, &mut mem)?;
+        prog.consts = (1..=self.klen as usize)
+            .map(|k| ud.nth_user_value::<Value>(k).ok().filter(cacheable))
+            .collect();
+        prog.tonumber = prog
+            .consts
+            .iter()
+            .map(|v| matches!(v, Some(Value::Function(f)) if is_base_tonumber(f)))
+            .collect();
+        let prog = Rc::new(prog);
         *self.program.borrow_mut() = Some(prog.clone());
         Ok(prog)
     }
+}
+
+/// True for values a pattern may keep outside Lua's sight: ones that can
+/// hold no reference back to it, so they cannot form an uncollectable cycle.
+fn cacheable(v: &Value) -> bool {
+    match v {
+        Value::Boolean(_) | Value::Integer(_) | Value::Number(_) | Value::String(_) => true,
+        Value::Function(f) => {
+            let info = f.info();
+            info.what == "C" && info.num_upvalues == 0
+        }
+        _ => false,
+    }
+}
+
+/// True when `f` is the base library's `tonumber` (the same C function as
+/// in a fresh state, whatever global name it has now).
+fn is_base_tonumber(f: &mlua::Function) -> bool {
+    static BASE: OnceLock<Option<usize>> = OnceLock::new();
+    let base = BASE.get_or_init(|| {
+        let lua = Lua::new();
+        let f: mlua::Function = lua.globals().get("tonumber").ok()?;
+        Some(f.to_pointer() as usize)
+    });
+    *base == Some(f.to_pointer() as usize)
 }
 
 /// LPeg's `val2str`: how rule names and group names appear in messages.

@@ -66,6 +66,13 @@ pub struct Program {
     pub sets: Vec<Charset>,
     pub lits: Vec<u8>,
     pub caps: Vec<CapDef>,
+    /// Ktable values that cannot refer back to the pattern (strings,
+    /// numbers, booleans, C functions without upvalues), cached so a match
+    /// need not fetch them; `None` entries are fetched when used.
+    pub consts: Vec<Option<mlua::Value>>,
+    /// Ktable entries that are the base library's `tonumber`, which a
+    /// function capture over one string may apply without calling Lua.
+    pub tonumber: Vec<bool>,
 }
 
 #[cfg(test)]

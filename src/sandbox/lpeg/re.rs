@@ -620,10 +620,10 @@ pub fn open_re(lua: &Lua) -> mlua::Result<Table> {
         "find",
         lua.create_function(move |lua, (s, p, i): (Value, Value, Option<i64>)| {
             let ud = memoized(lua, &memo, &p, |base| find_pattern(lua, base), &eq)?;
-            let r: Vec<Value> = match_value(lua, &ud, s, i, &[])?.into_iter().collect();
-            Ok(match (r.first(), r.get(1)) {
-                (Some(Value::Integer(a)), Some(Value::Integer(e))) => {
-                    MultiValue::from_vec(vec![Value::Integer(*a), Value::Integer(e - 1)])
+            let (first, rest) = match_value(lua, &ud, s, i, &[])?;
+            Ok(match (first, rest.first()) {
+                (Value::Integer(a), Some(Value::Integer(e))) => {
+                    MultiValue::from_vec(vec![Value::Integer(a), Value::Integer(e - 1)])
                 }
                 _ => MultiValue::from_vec(vec![Value::Nil]),
             })

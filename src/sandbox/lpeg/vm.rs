@@ -387,15 +387,7 @@ impl Machine<'_, '_> {
         let env = self.env;
         let open = self.innermost_open();
         let c = self.bufs.caps[open];
-        let f = match env.kvalue(env.prog.caps[c.idx as usize].key)? {
-            Value::Function(f) => f,
-            v => {
-                return Err(LpegError::Lua(mlua::Error::runtime(format!(
-                    "attempt to call a {} value",
-                    v.type_name()
-                ))));
-            }
-        };
+        let f = env.function(env.prog.caps[c.idx as usize].key)?;
         let mut vals = std::mem::take(&mut self.bufs.vals);
         let mut ev = Eval::new(env, &self.bufs.caps, &self.bufs.dynv, &mut vals);
         ev.push_range(open + 1, self.bufs.caps.len())?;

@@ -276,3 +276,23 @@ fn deep_capture_nesting_is_refused() {
     "##,
     );
 }
+
+#[test]
+fn tonumber_captures_agree_with_tonumber() {
+    run(
+        &state(),
+        r##"
+      local p = lpeg.C((1 - lpeg.P"|")^0) / tonumber
+      for _, s in ipairs{"123", " -45 ", "+7", "10.0", "0x10", "1e3", "abc", "",
+                         "99999999999999999999", "9223372036854775807", "007"} do
+        local got, want = p:match(s), tonumber(s)
+        assert(got == want and math.type(got) == math.type(want), s)
+      end
+      -- with a base argument, the real function runs
+      assert(lpeg.match(lpeg.C"ff" * lpeg.Cc(16) / tonumber, "ff") == 255)
+      -- a replaced global is not mistaken for it
+      local mine = function(s) return "n" .. s end
+      assert(lpeg.match(lpeg.C"12" / mine, "12") == "n12")
+    "##,
+    );
+}
