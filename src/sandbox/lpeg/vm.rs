@@ -145,12 +145,15 @@ struct Machine<'e, 'a> {
 }
 
 impl Machine<'_, '_> {
-    fn refuel(&mut self) -> Result<()> {
-        budget::charge(self.env.lua, u64::from(BATCH - self.fuel))?;
-        self.fuel = BATCH;
-        Ok(())
+    /// Charges a spent batch; kept out of line so the loop stays tight.
+    #[cold]
+    #[inline(never)]
+    fn refuel(&self) -> Result<u32> {
+        budget::charge(self.env.lua, u64::from(BATCH))?;
+        Ok(BATCH)
     }
 
+    #[inline]
     fn push_frame(&mut self, pc: usize, pos: u32) -> Result<()> {
         let stack = &mut self.bufs.stack;
         if stack.len() >= self.maxstack {
@@ -186,6 +189,15 @@ impl Machine<'_, '_> {
     }
 
     fn exec(&mut self, init: usize) -> Result<Option<usize>> {
+        let mut fuel = self.fuel;
+        let res = self.steps(init, &mut fuel);
+        self.fuel = fuel;
+        res
+    }
+
+    /// The interpreter loop; `fuel` is the steps left in the current batch.
+    fn steps(&mut self, init: usize, fuel: &mut u32) -> Result<Option<usize>> {
+        let mut left = *fuel;
         let prog = self.env.prog;
         let code = &prog.code[..];
         let s = self.env.subject;
@@ -193,10 +205,10 @@ impl Machine<'_, '_> {
         let mut pc = 0usize;
         let mut pos = init;
         loop {
-            if self.fuel == 0 {
-                self.refuel()?;
+            if left == 0 {
+                left = self.refuel()?;
             }
-            self.fuel -= 1;
+            left -= 1;
             match code[pc] {
                 Instr::Any(n) => {
                     if len - pos >= n as usize {
@@ -239,15 +251,15 @@ impl Machine<'_, '_> {
                 Instr::Span(i) => {
                     let set = &prog.sets[i as usize];
                     loop {
-                        let lim = len.min(pos + self.fuel as usize);
+                        let lim = len.min(pos + left as usize);
                         let run =
                             s[pos..lim].iter().position(|&b| !set.contains(b)).unwrap_or(lim - pos);
                         pos += run;
-                        self.fuel -= run as u32;
+                        left -= run as u32;
                         if pos < lim || lim == len {
                             break;
                         }
-                        self.refuel()?;
+                        left = self.refuel()?;
                     }
                     pc += 1;
                     continue;
@@ -352,14 +364,20 @@ impl Machine<'_, '_> {
                         continue;
                     }
                 }
-                Instr::End => return Ok(Some(pos)),
+                Instr::End => {
+                    *fuel = left;
+                    return Ok(Some(pos));
+                }
             }
             match self.backtrack() {
                 Some((p, q)) => {
                     pc = p;
                     pos = q;
                 }
-                None => return Ok(None),
+                None => {
+                    *fuel = left;
+                    return Ok(None);
+                }
             }
         }
     }
@@ -383,6 +401,7 @@ impl Machine<'_, '_> {
 
     /// Runs the function of the match-time capture closing at `pos`; returns
     /// the new position, or `None` when the function makes the match fail.
+    #[inline(never)]
     fn match_time(&mut self, pos: usize) -> Result<Option<usize>> {
         let env = self.env;
         let open = self.innermost_open();

@@ -4,6 +4,7 @@
 
 mod basics;
 mod captures;
+mod differential;
 mod grammars;
 mod limits;
 mod re;
