@@ -4,9 +4,10 @@
 use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value, Variadic};
 
 use super::analysis::{Len, fixed_len, has_captures};
-use super::capture::{Env, Eval};
+use super::capture::Env;
 use super::charset::{CLASS_NAMES, Charset, class};
 use super::error::{LpegError, Result};
+use super::eval::Eval;
 use super::pattern::{Pat, Pattern, push, to_pat};
 use super::tree::{self, CapKind, Kind, MAX_BEHIND};
 use super::vm::{self, LpegState};

@@ -8,7 +8,7 @@
 //!
 //! Pipeline: Lua values -> [`tree`] (built by [`pattern`], checked by
 //! [`grammar`] with [`analysis`]) -> [`compile`] -> [`program`] run by
-//! [`vm`], which records captures that [`capture`] evaluates.
+//! [`vm`], which records the [`capture`] list that [`eval`] evaluates.
 
 mod analysis;
 mod api;
@@ -16,10 +16,12 @@ mod capture;
 mod charset;
 mod compile;
 mod error;
+mod eval;
 mod grammar;
 mod pattern;
 mod program;
 mod re;
+mod re_syntax;
 mod tree;
 mod vm;
 

@@ -16,8 +16,9 @@ use mlua::{AnyUserData, Lua, Table, Value};
 use super::compile::compile;
 use super::error::{LpegError, Result};
 use super::grammar::{Grammar, MAX_RULES, Rule, grammar_node};
-use super::program::Program;
+use super::program::{Instr, Program};
 use super::tree::{self, CapKind, Kind, Tree};
+use crate::sandbox::budget;
 use crate::sandbox::limits::check_memory;
 
 /// Most Lua values one pattern may refer to (LPeg's limit).
@@ -44,7 +45,13 @@ impl Pattern {
             let v = ud.nth_user_value::<Value>(k as usize).unwrap_or(Value::Nil);
             val2str(lua, &v)
         };
-        let mut mem = |bytes: usize| Ok(check_memory(lua, bytes)?);
+        // Called as the code doubles: about half of it is new instructions,
+        // charged to the budget like VM steps.
+        let mut mem = |bytes: usize| {
+            check_memory(lua, bytes)?;
+            budget::charge(lua, (bytes / std::mem::size_of::<Instr>() / 2) as u64)?;
+            Ok(())
+        };
         let mut prog = compile(&self.tree, &name_of, &mut mem)?;
         prog.consts = (1..=self.klen as usize)
             .map(|k| ud.nth_user_value::<Value>(k).ok().filter(cacheable))
@@ -58,6 +65,14 @@ impl Pattern {
         *self.program.borrow_mut() = Some(prog.clone());
         Ok(prog)
     }
+}
+
+/// Accounts for building `n` copies of a pattern: native memory against
+/// the memory limit, work against the instruction budget.
+fn charge_copies(lua: &Lua, n: u64) -> Result<()> {
+    check_memory(lua, usize::try_from(n).unwrap_or(usize::MAX).saturating_mul(8))?;
+    budget::charge(lua, n)?;
+    Ok(())
 }
 
 /// True for values a pattern may keep outside Lua's sight: ones that can
@@ -171,8 +186,15 @@ impl Pat {
 
     /// `self^n`.
     pub fn repeat(self, n: i64, lua: &Lua) -> Result<Pat> {
-        check_memory(lua, (n.unsigned_abs() as usize).saturating_mul(8))?;
+        charge_copies(lua, n.unsigned_abs())?;
         self.map(|t| tree::repeat(t, n))
+    }
+
+    /// `self` exactly `n` times (`re`'s `p^n`).
+    pub fn times(self, n: i64, lua: &Lua) -> Result<Pat> {
+        charge_copies(lua, n.unsigned_abs())?;
+        let n = usize::try_from(n).map_err(|_| LpegError::TooComplex)?;
+        self.map(|t| tree::times(t, n))
     }
 
     /// Adds `v` to the ktable; returns its key.

@@ -284,6 +284,26 @@ pub fn repeat(p: &Tree, n: i64) -> Result<Tree> {
     }
 }
 
+/// `p` exactly `n` times in a row (`re`'s `p^n`).
+pub fn times(p: &Tree, n: usize) -> Result<Tree> {
+    match n {
+        0 => return Ok(leaf(Kind::True)),
+        1 => return Ok(p.clone()),
+        _ => {}
+    }
+    let mut items = Vec::with_capacity(n);
+    for _ in 0..n {
+        match &p.kind {
+            Kind::Seq(v) => v.iter().for_each(|t| push_seq(&mut items, t)),
+            _ => push_seq(&mut items, p),
+        }
+    }
+    if items.len() == 1 {
+        return Ok(items.swap_remove(0));
+    }
+    node(Kind::Seq(items))
+}
+
 /// Returns `t` with every ktable key raised by `by`.
 pub fn shift_keys(t: &Tree, by: u32) -> Result<Tree> {
     if by == 0 || !t.has_keys {
@@ -351,6 +371,16 @@ mod tests {
         assert!(repeat(&leaf(Kind::True), -3).is_ok());
         let r = repeat(&ch(b'a'), 2).unwrap();
         assert!(matches!(&r.kind, Kind::Seq(v) if v.len() == 2));
+    }
+
+    #[test]
+    fn exact_repetitions_stay_flat() {
+        let t = times(&set(Charset::range(b'0', b'9')), 3).unwrap();
+        assert!(matches!(&t.kind, Kind::Seq(v) if v.len() == 3));
+        assert_eq!(t.depth, 2);
+        let lit = times(&literal(b"ab"), 100).unwrap();
+        assert!(matches!(&lit.kind, Kind::Seq(v) if v.len() < 10), "literals merge");
+        assert!(matches!(times(&ch(b'x'), 0).unwrap().kind, Kind::True));
     }
 
     #[test]

@@ -11,8 +11,9 @@ use std::cell::{Cell, RefCell};
 
 use mlua::{Lua, MultiValue, Value};
 
-use super::capture::{Cap, Env, Eval, OPEN, Val};
+use super::capture::{Cap, Env, OPEN, Val};
 use super::error::{LpegError, Result};
+use super::eval::Eval;
 use super::program::Instr;
 use super::tree::CapKind;
 use crate::sandbox::budget;

@@ -6,9 +6,10 @@
 use mlua::Lua;
 use proptest::prelude::*;
 
-use crate::sandbox::lpeg::capture::{Env, Eval, Val};
+use crate::sandbox::lpeg::capture::{Env, Val};
 use crate::sandbox::lpeg::charset::Charset;
 use crate::sandbox::lpeg::compile::{compile, compile_naive};
+use crate::sandbox::lpeg::eval::Eval;
 use crate::sandbox::lpeg::grammar::{Grammar, Rule, grammar_node};
 use crate::sandbox::lpeg::pattern::{Pat, push};
 use crate::sandbox::lpeg::program::Program;

@@ -108,3 +108,25 @@ fn match_time_values_bomb_hits_the_memory_limit() {
         .expect_err("bomb stopped");
     assert!(err.to_string().contains("memory"), "{err}");
 }
+
+#[test]
+fn building_and_compiling_huge_patterns_is_charged() {
+    let lua = state();
+    lua.set_app_data(InstructionBudget::new(100_000));
+    let err = budget_error(&lua, "return lpeg.P'ab'^-1000000");
+    assert!(err.contains(INSTRUCTION_LIMIT_EXCEEDED), "{err}");
+    if let Some(b) = lua.app_data_ref::<InstructionBudget>() {
+        b.reset();
+    }
+    // Within budget to build, but compiles to over 100,000 instructions.
+    run(&lua, "big = lpeg.P'x'^-60000");
+    if let Some(b) = lua.app_data_ref::<InstructionBudget>() {
+        b.reset();
+    }
+    let err = budget_error(&lua, "return big:match'x'");
+    assert!(err.contains(INSTRUCTION_LIMIT_EXCEEDED), "{err}");
+    if let Some(b) = lua.app_data_ref::<InstructionBudget>() {
+        b.reset();
+    }
+    run(&lua, "assert(re.compile(\"'a'^5000\"):match(string.rep('a', 5001)) == 5001)");
+}
