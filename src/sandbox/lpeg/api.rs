@@ -83,25 +83,24 @@ pub fn match_value(
         return Err(LpegError::SubjectTooLong.into());
     }
     let init = init_position(init, bytes.len());
-    let env =
-        Env { lua, prog: &prog, subject: &bytes, subject_value: &subject_value, pattern: ud, args };
+    let env = Env::new(lua, &prog, &bytes, &subject_value, ud, args);
     let (mut bufs, maxstack) = vm::take_buffers(lua);
-    let end = match vm::run(&env, &mut bufs, maxstack, init)? {
-        Some(end) => end,
-        None => {
-            vm::give_back(lua, bufs);
-            return Ok((Value::Nil, Variadic::new()));
-        }
+    let (end, unbilled) = vm::run(&env, &mut bufs, maxstack, init)?;
+    let Some(end) = end else {
+        vm::give_back(lua, bufs);
+        budget::charge(lua, unbilled)?;
+        return Ok((Value::Nil, Variadic::new()));
     };
     let position = Value::Integer(end as i64 + 1);
     if bufs.caps.is_empty() {
         vm::give_back(lua, bufs);
+        budget::charge(lua, unbilled)?;
         return Ok((position, Variadic::new()));
     }
     let mut vals = std::mem::take(&mut bufs.vals);
     let mut ev = Eval::new(&env, &bufs.caps, &bufs.dynv, &mut vals);
     ev.push_range(0, bufs.caps.len())?;
-    budget::charge(lua, ev.steps)?;
+    budget::charge(lua, unbilled + ev.steps)?;
     let mut it = vals.drain(..);
     let first = match it.next() {
         Some(v) => env.to_value(v)?,

@@ -10,6 +10,7 @@
 //! [`eval`]: super::eval
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use mlua::{Function, Lua, Table, Value};
 
@@ -55,13 +56,27 @@ pub struct Env<'a> {
     pub subject: &'a [u8],
     /// The subject as a Lua value, passed to match-time captures.
     pub subject_value: &'a Value,
-    /// The pattern, whose user values are its ktable.
+    /// The pattern, whose user value is its ktable.
     pub pattern: &'a mlua::AnyUserData,
     /// Extra arguments of `match`, for `Carg`.
     pub args: &'a [Value],
+    /// The ktable, fetched on first use of a value the program does not
+    /// cache.
+    ktable: OnceCell<Option<Table>>,
 }
 
 impl<'a> Env<'a> {
+    pub fn new(
+        lua: &'a Lua,
+        prog: &'a Program,
+        subject: &'a [u8],
+        subject_value: &'a Value,
+        pattern: &'a mlua::AnyUserData,
+        args: &'a [Value],
+    ) -> Self {
+        Env { lua, prog, subject, subject_value, pattern, args, ktable: OnceCell::new() }
+    }
+
     /// The ktable entry `key`, from the program's cache when it has one.
     pub fn kvalue(&self, key: u32) -> Result<Cow<'a, Value>> {
         let Some(i) = (key as usize).checked_sub(1) else {
@@ -70,7 +85,20 @@ impl<'a> Env<'a> {
         let prog: &'a Program = self.prog;
         match prog.consts.get(i) {
             Some(Some(v)) => Ok(Cow::Borrowed(v)),
-            _ => Ok(Cow::Owned(self.pattern.nth_user_value::<Value>(key as usize)?)),
+            _ => {
+                if self.ktable.get().is_none() {
+                    let t = match self.pattern.user_value::<Value>()? {
+                        Value::Table(t) => Some(t),
+                        _ => None,
+                    };
+                    // Nothing else fills it in between.
+                    let _ = self.ktable.set(t);
+                }
+                Ok(Cow::Owned(match self.ktable.get() {
+                    Some(Some(t)) => t.raw_get(key)?,
+                    _ => Value::Nil,
+                }))
+            }
         }
     }
 

@@ -1,11 +1,6 @@
 //! Pattern values: the `Pattern` userdata, LPeg's conversion of plain Lua
 //! values to patterns (the rules of `lpeg.P`), grammars built from tables,
-//! and the ktable that holds the Lua values a pattern refers to.
-//!
-//! A pattern's ktable lives in the userdata's Lua user values (slots
-//! `1..=klen`), where the garbage collector sees it: a capture function that
-//! refers back to its own pattern is collected like any Lua cycle. While
-//! patterns are combined in Rust ([`Pat`]) the ktable is a plain vector.
+//! and the combination of trees with their [`KTable`]s.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -16,13 +11,11 @@ use mlua::{AnyUserData, Lua, Table, Value};
 use super::compile::compile;
 use super::error::{LpegError, Result};
 use super::grammar::{Grammar, MAX_RULES, Rule, grammar_node};
+use super::ktable::KTable;
 use super::program::{Instr, Program};
 use super::tree::{self, CapKind, Kind, Tree};
 use crate::sandbox::budget;
 use crate::sandbox::limits::check_memory;
-
-/// Most Lua values one pattern may refer to (LPeg's limit).
-pub const MAX_KTABLE: usize = u16::MAX as usize;
 
 /// Strings longer than this are checked against the memory limit before
 /// being copied into a pattern.
@@ -41,10 +34,8 @@ impl Pattern {
         if let Some(p) = self.program.borrow().as_ref() {
             return Ok(p.clone());
         }
-        let name_of = |k: u32| {
-            let v = ud.nth_user_value::<Value>(k as usize).unwrap_or(Value::Nil);
-            val2str(lua, &v)
-        };
+        let kt = KTable::of(ud, self.klen as usize)?;
+        let name_of = |k: u32| val2str(lua, &kt.get(k).unwrap_or(Value::Nil));
         // Called as the code doubles: about half of it is new instructions,
         // charged to the budget like VM steps.
         let mut mem = |bytes: usize| {
@@ -53,9 +44,7 @@ impl Pattern {
             Ok(())
         };
         let mut prog = compile(&self.tree, &name_of, &mut mem)?;
-        prog.consts = (1..=self.klen as usize)
-            .map(|k| ud.nth_user_value::<Value>(k).ok().filter(cacheable))
-            .collect();
+        prog.consts = kt.into_values()?.into_iter().map(|v| Some(v).filter(cacheable)).collect();
         prog.tonumber = prog
             .consts
             .iter()
@@ -117,38 +106,25 @@ pub fn val2str(lua: &Lua, v: &Value) -> String {
 #[derive(Clone)]
 pub struct Pat {
     pub tree: Tree,
-    pub kt: Vec<Value>,
-}
-
-/// True when two ktables hold the very same values.
-fn same_values(a: &[Value], b: &[Value]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| std::mem::discriminant(x) == std::mem::discriminant(y) && x == y)
+    pub kt: KTable,
 }
 
 /// The two trees with `b`'s keys moved past `a`'s, and the joint ktable.
-fn join(a: Pat, b: Pat) -> Result<(Tree, Tree, Vec<Value>)> {
-    if b.kt.is_empty() || same_values(&a.kt, &b.kt) {
+fn join(a: Pat, b: Pat) -> Result<(Tree, Tree, KTable)> {
+    if b.kt.is_empty() || a.kt.same(&b.kt) {
         return Ok((a.tree, b.tree, a.kt));
     }
     if a.kt.is_empty() {
         return Ok((a.tree, b.tree, b.kt));
     }
-    if a.kt.len() + b.kt.len() > MAX_KTABLE {
-        return Err(LpegError::TooManyValues);
-    }
     let tb = tree::shift_keys(&b.tree, a.kt.len() as u32)?;
-    let mut kt = a.kt;
-    kt.extend(b.kt);
-    Ok((a.tree, tb, kt))
+    Ok((a.tree, tb, a.kt.concat(b.kt)?))
 }
 
 impl Pat {
     /// A pattern without Lua values.
     pub fn new(tree: Tree) -> Pat {
-        Pat { tree, kt: Vec::new() }
+        Pat { tree, kt: KTable::Empty }
     }
 
     /// `self * other`.
@@ -199,11 +175,7 @@ impl Pat {
 
     /// Adds `v` to the ktable; returns its key.
     pub fn add_value(&mut self, v: Value) -> Result<u32> {
-        if self.kt.len() >= MAX_KTABLE {
-            return Err(LpegError::TooManyValues);
-        }
-        self.kt.push(v);
-        Ok(self.kt.len() as u32)
+        self.kt.push(v)
     }
 
     /// A capture of `kind` around this pattern, with an optional Lua value.
@@ -251,10 +223,7 @@ pub fn load(ud: &AnyUserData) -> Result<Option<Pat>> {
         Ok(p) => (p.tree.clone(), p.klen),
         Err(_) => return Ok(None),
     };
-    let kt = (1..=klen as usize)
-        .map(|k| ud.nth_user_value::<Value>(k))
-        .collect::<mlua::Result<Vec<_>>>()?;
-    Ok(Some(Pat { tree, kt }))
+    Ok(Some(Pat { tree, kt: KTable::of(ud, klen as usize)? }))
 }
 
 /// Wraps a pattern in a new userdata.
@@ -264,10 +233,8 @@ pub fn push(lua: &Lua, p: Pat) -> Result<AnyUserData> {
         klen: p.kt.len() as u32,
         program: RefCell::new(None),
     })?;
-    for (i, v) in p.kt.into_iter().enumerate() {
-        if !v.is_nil() {
-            ud.set_nth_user_value(i + 1, v)?;
-        }
+    if let Some(t) = p.kt.into_table(lua)? {
+        ud.set_user_value(t)?;
     }
     Ok(ud)
 }
@@ -348,19 +315,20 @@ pub fn build_grammar(lua: &Lua, rules: Vec<(Value, Pat)>) -> Result<Pat> {
         return Err(LpegError::TooManyRules);
     }
     let positions = lua.create_table()?;
-    let mut kt: Vec<Value> = Vec::new();
+    let mut kt = KTable::Empty;
     let mut bodies = Vec::with_capacity(rules.len());
     for (i, (key, p)) in rules.into_iter().enumerate() {
         positions.raw_set(key.clone(), i as i64)?;
-        if kt.len() + p.kt.len() > MAX_KTABLE {
-            return Err(LpegError::TooManyValues);
-        }
         let body = tree::shift_keys(&p.tree, kt.len() as u32)?;
-        kt.extend(p.kt);
+        if kt.is_empty() {
+            kt = p.kt;
+        } else if !p.kt.is_empty() {
+            kt = kt.concat(p.kt)?;
+        }
         bodies.push(Rule { name: val2str(lua, &key), body });
     }
     let g = Grammar::build(bodies, &mut |key| {
-        let name = kt.get(key as usize - 1).cloned().unwrap_or(Value::Nil);
+        let name = kt.get(key)?;
         match positions.raw_get::<Option<i64>>(name.clone())? {
             Some(i) => Ok(i as usize),
             None => Err(LpegError::UndefinedRule(val2str(lua, &name))),

@@ -129,12 +129,18 @@ fn utf8_at(s: &[u8]) -> Option<(u32, usize)> {
     (cp >= min).then_some((cp, len))
 }
 
-/// Runs the program of `env` from `init`; returns the end of the match.
-pub fn run(env: &Env, bufs: &mut Buffers, maxstack: usize, init: usize) -> Result<Option<usize>> {
+/// Runs the program of `env` from `init`; returns the end of the match and
+/// the steps of the last, partial batch, which the caller charges (with
+/// any capture evaluation) in one go.
+pub fn run(
+    env: &Env,
+    bufs: &mut Buffers,
+    maxstack: usize,
+    init: usize,
+) -> Result<(Option<usize>, u64)> {
     let mut m = Machine { env, bufs, maxstack, fuel: BATCH };
     let res = m.exec(init)?;
-    budget::charge(env.lua, u64::from(BATCH - m.fuel))?;
-    Ok(res)
+    Ok((res, u64::from(BATCH - m.fuel)))
 }
 
 struct Machine<'e, 'a> {

@@ -100,9 +100,9 @@ fn outcome(
     subject: &[u8],
 ) -> Option<(usize, Vec<String>)> {
     let subject_value = mlua::Value::Nil;
-    let env = Env { lua, prog, subject, subject_value: &subject_value, pattern: ud, args: &[] };
+    let env = Env::new(lua, prog, subject, &subject_value, ud, &[]);
     let mut bufs = vm::Buffers::default();
-    let end = vm::run(&env, &mut bufs, 10_000, 0).expect("no errors")?;
+    let end = vm::run(&env, &mut bufs, 10_000, 0).expect("no errors").0?;
     let mut vals = Vec::new();
     Eval::new(&env, &bufs.caps, &bufs.dynv, &mut vals)
         .push_range(0, bufs.caps.len())

@@ -130,3 +130,22 @@ fn building_and_compiling_huge_patterns_is_charged() {
     }
     run(&lua, "assert(re.compile(\"'a'^5000\"):match(string.rep('a', 5001)) == 5001)");
 }
+
+#[test]
+fn patterns_referring_to_themselves_are_collected() {
+    run(
+        &state(),
+        r##"
+      local weak = setmetatable({}, {__mode = "k"})
+      do
+        local p
+        p = lpeg.C(1) / function(c) return p and c end
+        p = lpeg.Ct(p^0) * lpeg.Cmt(0, function() return p ~= nil end)
+        assert(#p:match"abc" == 3)
+        weak[p] = true
+      end
+      collectgarbage(); collectgarbage()
+      assert(next(weak) == nil, "a pattern cycle through a Lua closure is garbage")
+    "##,
+    );
+}
