@@ -17,6 +17,8 @@ use mlua::{Function, Lua, Table, Value};
 use super::error::{LpegError, Result};
 use super::program::Program;
 use super::tree::CapKind;
+use crate::sandbox::budget;
+use crate::sandbox::limits::check_memory;
 
 /// `len` of an entry that is still open.
 pub const OPEN: u32 = u32::MAX;
@@ -144,14 +146,14 @@ impl<'a> Env<'a> {
     }
 
     /// Appends the text of `v` (a string or number) to `buf`.
-    pub(super) fn append(&self, buf: &mut Vec<u8>, v: &Val, what: &'static str) -> Result<()> {
+    pub(super) fn append(&self, buf: &mut Text, v: &Val, what: &'static str) -> Result<()> {
         match v {
-            Val::Str(a, b) => buf.extend_from_slice(self.bytes(*a, *b)),
-            Val::Int(n) => buf.extend_from_slice(n.to_string().as_bytes()),
-            Val::Lua(Value::String(s)) => buf.extend_from_slice(&s.as_bytes()),
+            Val::Str(a, b) => buf.extend(self.bytes(*a, *b))?,
+            Val::Int(n) => buf.extend(n.to_string().as_bytes())?,
+            Val::Lua(Value::String(s)) => buf.extend(&s.as_bytes())?,
             Val::Lua(v @ (Value::Integer(_) | Value::Number(_))) => {
                 if let Some(s) = self.lua.coerce_string(v.clone())? {
-                    buf.extend_from_slice(&s.as_bytes());
+                    buf.extend(&s.as_bytes())?;
                 }
             }
             Val::Lua(v) => {
@@ -159,6 +161,45 @@ impl<'a> Env<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// Text built by substitution and string captures. Large growth is checked
+/// against the memory limit and charged to the instruction budget (one
+/// step per 64 bytes), so a capture that copies the subject many times
+/// over cannot escape either limit.
+pub struct Text<'l> {
+    lua: &'l Lua,
+    buf: Vec<u8>,
+}
+
+/// Appends shorter than this are neither checked nor charged.
+const SMALL_TEXT: usize = 4096;
+
+impl<'l> Text<'l> {
+    pub fn new(lua: &'l Lua) -> Self {
+        Text { lua, buf: Vec::new() }
+    }
+
+    pub fn extend(&mut self, bytes: &[u8]) -> Result<()> {
+        if bytes.len() >= SMALL_TEXT {
+            budget::charge(self.lua, (bytes.len() / 64) as u64)?;
+        }
+        let need = self.buf.len() + bytes.len();
+        if need > self.buf.capacity() && need >= SMALL_TEXT {
+            check_memory(self.lua, need.max(self.buf.capacity() * 2))?;
+        }
+        self.buf.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    pub fn push(&mut self, b: u8) -> Result<()> {
+        self.extend(std::slice::from_ref(&b))
+    }
+
+    /// The text as a Lua string.
+    pub fn into_lua(self) -> Result<Value> {
+        Ok(Value::String(self.lua.create_string(&self.buf)?))
     }
 }
 

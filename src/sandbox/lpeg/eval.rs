@@ -6,7 +6,7 @@
 
 use mlua::{MultiValue, Table, Value};
 
-use super::capture::{Cap, Env, Val, decimal_integer};
+use super::capture::{Cap, Env, Text, Val, decimal_integer};
 use super::error::{LpegError, Result};
 use super::program::CapDef;
 use super::tree::CapKind;
@@ -460,7 +460,7 @@ impl<'e, 'a> Eval<'e, 'a> {
 
     fn subst(&mut self, i: usize) -> Result<(usize, usize)> {
         let c = self.caps[i];
-        let mut buf = Vec::new();
+        let mut buf = Text::new(self.env.lua);
         let (mut cur, mut j) = (c.pos, i + 1);
         if c.is_open() {
             self.enter()?;
@@ -469,14 +469,14 @@ impl<'e, 'a> Eval<'e, 'a> {
                 let base = self.out.len();
                 let (next, k) = self.push(j)?;
                 let start = start.max(cur);
-                buf.extend_from_slice(self.env.bytes(cur, start));
+                buf.extend(self.env.bytes(cur, start))?;
                 match self.out.get(base) {
                     Some(v)
                         if k > 0 && !matches!(v, Val::Lua(Value::Nil | Value::Boolean(false))) =>
                     {
                         self.env.append(&mut buf, v, "replacement")?;
                     }
-                    _ => buf.extend_from_slice(self.env.bytes(start, end)),
+                    _ => buf.extend(self.env.bytes(start, end))?,
                 }
                 self.out.truncate(base);
                 cur = end.max(start);
@@ -484,13 +484,12 @@ impl<'e, 'a> Eval<'e, 'a> {
             }
             self.depth -= 1;
             let end = self.caps.get(j).map_or(cur, |e| e.pos);
-            buf.extend_from_slice(self.env.bytes(cur, end));
+            buf.extend(self.env.bytes(cur, end))?;
         } else {
-            buf.extend_from_slice(self.env.bytes(c.pos, c.pos + c.len));
+            buf.extend(self.env.bytes(c.pos, c.pos + c.len))?;
             j = i;
         }
-        let s = self.env.lua.create_string(&buf)?;
-        self.put(Val::Lua(Value::String(s)))?;
+        self.put(Val::Lua(buf.into_lua()?))?;
         Ok((j + 1, 1))
     }
 
@@ -527,13 +526,13 @@ impl<'e, 'a> Eval<'e, 'a> {
         let mut items = Vec::new();
         let next = self.collect_items(i, &mut items);
         let fmt = fmt.as_bytes();
-        let mut buf = Vec::with_capacity(fmt.len());
+        let mut buf = Text::new(self.env.lua);
         let mut k = 0;
         while k < fmt.len() {
             let b = fmt[k];
             k += 1;
             if b != b'%' {
-                buf.push(b);
+                buf.push(b)?;
                 continue;
             }
             match fmt.get(k) {
@@ -542,7 +541,7 @@ impl<'e, 'a> Eval<'e, 'a> {
                     let n = usize::from(d - b'0');
                     match items.get(n) {
                         None => return Err(LpegError::InvalidCaptureIndex(n)),
-                        Some(Item::Text(a, b)) => buf.extend_from_slice(self.env.bytes(*a, *b)),
+                        Some(Item::Text(a, b)) => buf.extend(self.env.bytes(*a, *b))?,
                         Some(Item::Cap(j)) => {
                             self.enter()?;
                             let base = self.out.len();
@@ -557,14 +556,13 @@ impl<'e, 'a> Eval<'e, 'a> {
                 }
                 // LPeg 1.0: '%' before any other character stands for it.
                 Some(other) => {
-                    buf.push(*other);
+                    buf.push(*other)?;
                     k += 1;
                 }
-                None => buf.push(b'%'),
+                None => buf.push(b'%')?,
             }
         }
-        let s = self.env.lua.create_string(&buf)?;
-        self.put(Val::Lua(Value::String(s)))?;
+        self.put(Val::Lua(buf.into_lua()?))?;
         Ok((next, 1))
     }
 

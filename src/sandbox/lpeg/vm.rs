@@ -22,6 +22,9 @@ use crate::sandbox::limits::check_memory;
 /// Steps between two budget charges.
 pub const BATCH: u32 = 1000;
 
+/// Literals longer than this are charged by length (see `charge_literal`).
+const LONG_LITERAL: u32 = 64;
+
 /// LPeg's default backtrack stack limit.
 pub const DEFAULT_MAXSTACK: usize = 400;
 
@@ -160,6 +163,14 @@ impl Machine<'_, '_> {
         Ok(BATCH)
     }
 
+    /// Comparing a long literal costs a step per 32 bytes beyond the first.
+    #[cold]
+    #[inline(never)]
+    fn charge_literal(&self, n: u32) -> Result<()> {
+        budget::charge(self.env.lua, u64::from(n / 32))?;
+        Ok(())
+    }
+
     #[inline]
     fn push_frame(&mut self, pc: usize, pos: u32) -> Result<()> {
         let stack = &mut self.bufs.stack;
@@ -239,6 +250,9 @@ impl Machine<'_, '_> {
                     }
                 }
                 Instr::Str(off, n) => {
+                    if n > LONG_LITERAL {
+                        self.charge_literal(n)?;
+                    }
                     let lit = &prog.lits[off as usize..(off + n) as usize];
                     if s[pos..].starts_with(lit) {
                         pos += n as usize;

@@ -149,3 +149,33 @@ fn patterns_referring_to_themselves_are_collected() {
     "##,
     );
 }
+
+#[test]
+fn long_literals_are_charged_by_length() {
+    let lua = state();
+    run(&lua, "subject = string.rep('a', 1e6); lit = string.rep('a', 1e5) .. 'b'");
+    // Compile first, then measure one comparison.
+    run(&lua, "p = lpeg.P(lit); assert(p:match('') == nil)");
+    lua.set_app_data(InstructionBudget::new(1_000_000));
+    run(&lua, "assert(p:match(subject) == nil)");
+    let used = lua.app_data_ref::<InstructionBudget>().map(|b| b.used()).unwrap_or(0);
+    assert!(used >= 100_000 / 32, "one comparison of 100 kB costs {used} steps");
+    let err = budget_error(&lua, "return lpeg.P{ lpeg.P(lit) + 1 * lpeg.V(1) }:match(subject)");
+    assert!(err.contains(INSTRUCTION_LIMIT_EXCEEDED), "{err}");
+}
+
+#[test]
+fn string_capture_copies_hit_the_limits() {
+    let lua = state();
+    run(&lua, "subject = string.rep('x', 1e6); fmt = string.rep('%0', 1000)");
+    let limit = lua.used_memory() + 8 * 1024 * 1024;
+    lua.set_memory_limit(limit).expect("memory limit");
+    lua.set_app_data(MemoryLimit(limit));
+    let err = lua.load("return (lpeg.P(1)^0 / fmt):match(subject)").exec().expect_err("stopped");
+    assert!(err.to_string().contains("memory"), "{err}");
+    lua.set_app_data(InstructionBudget::new(1_000_000));
+    lua.set_app_data(MemoryLimit(0));
+    lua.set_memory_limit(0).expect("no memory limit");
+    let err = budget_error(&lua, "return lpeg.Cs((lpeg.P(1)^0 / fmt)):match(subject)");
+    assert!(err.contains(INSTRUCTION_LIMIT_EXCEEDED), "{err}");
+}
