@@ -10,6 +10,8 @@ use super::capture::{Cap, Env, Text, Val, decimal_integer};
 use super::error::{LpegError, Result};
 use super::program::CapDef;
 use super::tree::CapKind;
+use super::vm::BATCH;
+use crate::sandbox::budget;
 use crate::sandbox::limits::check_memory;
 
 /// Deepest nesting of captures evaluated (LPeg's limit).
@@ -40,7 +42,7 @@ pub struct Eval<'e, 'a> {
     dynv: &'e [Value],
     out: &'e mut Vec<Val>,
     depth: u32,
-    /// Entries visited (charged to the instruction budget by the caller).
+    /// Steps not charged yet (the caller charges them at the end).
     pub steps: u64,
 }
 
@@ -52,6 +54,18 @@ impl<'e, 'a> Eval<'e, 'a> {
         out: &'e mut Vec<Val>,
     ) -> Self {
         Eval { env, caps, dynv, out, depth: 0, steps: 0 }
+    }
+
+    /// Counts `n` steps of work, charging the budget every batch so a
+    /// costly evaluation is stopped while it runs.
+    #[inline]
+    fn tick(&mut self, n: u64) -> Result<()> {
+        self.steps += n;
+        if self.steps >= u64::from(BATCH) {
+            budget::charge(self.env.lua, self.steps)?;
+            self.steps = 0;
+        }
+        Ok(())
     }
 
     /// Pushes the values of the captures in `from..to`; returns how many.
@@ -178,7 +192,7 @@ impl<'e, 'a> Eval<'e, 'a> {
     /// A bare dispatch (as are the recursive helpers), so deeply nested
     /// captures use little native stack per level.
     fn push(&mut self, i: usize) -> Result<(usize, usize)> {
-        self.steps += 1;
+        self.tick(1)?;
         match self.caps[i].kind {
             CapKind::Position => self.position(i),
             CapKind::Const => self.constant(i),
@@ -266,6 +280,7 @@ impl<'e, 'a> Eval<'e, 'a> {
         let env = self.env;
         let want = env.kvalue(key)?;
         let mut j = i;
+        let start = i;
         while j > 0 {
             j -= 1;
             let c = self.caps[j];
@@ -279,6 +294,7 @@ impl<'e, 'a> Eval<'e, 'a> {
             if g.kind == CapKind::Group {
                 let gkey = self.def(&g).key;
                 if gkey != 0 && (gkey == key || *env.kvalue(gkey)? == *want) {
+                    self.tick((start - j) as u64)?;
                     return Ok(j);
                 }
             }

@@ -179,3 +179,18 @@ fn string_capture_copies_hit_the_limits() {
     let err = budget_error(&lua, "return lpeg.Cs((lpeg.P(1)^0 / fmt)):match(subject)");
     assert!(err.contains(INSTRUCTION_LIMIT_EXCEEDED), "{err}");
 }
+
+#[test]
+fn back_reference_scans_are_charged_as_they_run() {
+    let lua = state();
+    run(&lua, "subject = string.rep('x', 50000)");
+    lua.set_app_data(InstructionBudget::new(1_000_000));
+    // Every back reference looks past all earlier captures: quadratic.
+    let err = budget_error(
+        &lua,
+        "return lpeg.Ct(lpeg.Cg(lpeg.C(1), 'x') * (lpeg.C(1) * lpeg.Cb'x')^0):match(subject)",
+    );
+    assert!(err.contains(INSTRUCTION_LIMIT_EXCEEDED), "{err}");
+    let used = lua.app_data_ref::<InstructionBudget>().map(|b| b.used()).unwrap_or(0);
+    assert!(used < 1_100_000, "stopped while evaluating, used {used}");
+}
