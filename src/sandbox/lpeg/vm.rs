@@ -359,14 +359,15 @@ impl Machine<'_, '_> {
                 }
                 Instr::FullCap(d, n) => {
                     let kind = prog.caps[d as usize].kind;
-                    self.push_cap(Cap { pos: pos as u32 - n, len: n, idx: d, kind, count: 0 })?;
+                    let start = (pos as u32).saturating_sub(n);
+                    self.push_cap(Cap { pos: start, len: n, idx: d, kind, count: 0 })?;
                     pc += 1;
                     continue;
                 }
                 Instr::CloseCap => {
                     match self.bufs.caps.last_mut().filter(|c| c.is_open()) {
                         // Nothing nested: make the open entry a full one.
-                        Some(last) => last.len = pos as u32 - last.pos,
+                        Some(last) => last.len = (pos as u32).saturating_sub(last.pos),
                         None => self.push_cap(Cap {
                             pos: pos as u32,
                             len: 0,
@@ -467,7 +468,7 @@ impl Machine<'_, '_> {
             let count = u16::try_from(count).map_err(|_| LpegError::TooManyResults)?;
             self.push_cap(Cap {
                 pos: c.pos,
-                len: newpos as u32 - c.pos,
+                len: (newpos as u32).saturating_sub(c.pos),
                 idx: start as u32,
                 kind: CapKind::Runtime,
                 count,
