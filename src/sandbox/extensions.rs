@@ -55,6 +55,8 @@ pub const BUILTIN_MODULES: &[NativeModule] = &[
     NativeModule { name: "circular_buffer", open: super::modules::circular_buffer::open },
     NativeModule { name: "bloom_filter", open: super::modules::bloom_filter::open },
     NativeModule { name: "hyperloglog", open: super::modules::hyperloglog::open },
+    NativeModule { name: "lpeg", open: super::lpeg::open_lpeg },
+    NativeModule { name: "re", open: super::lpeg::open_re },
 ];
 /// Userdata types with text output.
 pub const BUILTIN_OUTPUT_HOOKS: &[OutputHook] =

@@ -47,6 +47,7 @@ mod host;
 mod instance;
 mod lifecycle;
 pub mod limits;
+pub mod lpeg;
 pub mod modules;
 mod outcome;
 mod preserve;

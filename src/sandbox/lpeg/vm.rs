@@ -1,0 +1,497 @@
+//! The backtracking matching machine.
+//!
+//! It runs a [`Program`](super::program::Program) over a subject with a
+//! bounded backtrack stack (`lpeg.setmaxstack`) and records captures in a
+//! list that [`Eval`] turns into values. Every instruction (and every byte
+//! a span consumes) is charged to the sandbox's instruction budget in
+//! batches, so a long native match is stopped like a long Lua loop.
+//! Buffers are pooled per Lua state, so a match allocates nothing once warm.
+
+use std::cell::{Cell, RefCell};
+
+use mlua::{Lua, MultiValue, Value};
+
+use super::capture::{Cap, Env, OPEN, Val};
+use super::error::{LpegError, Result};
+use super::eval::Eval;
+use super::program::Instr;
+use super::tree::CapKind;
+use crate::sandbox::budget;
+use crate::sandbox::limits::check_memory;
+
+/// Steps between two budget charges.
+pub const BATCH: u32 = 1000;
+
+/// Literals longer than this are charged by length (see `charge_literal`).
+const LONG_LITERAL: u32 = 64;
+
+/// LPeg's default backtrack stack limit.
+pub const DEFAULT_MAXSTACK: usize = 400;
+
+/// `Frame::pos` of a call's return frame.
+const CALL: u32 = u32::MAX;
+
+/// Largest buffers kept in the pool between matches (in entries).
+const KEEP_ENTRIES: usize = 1 << 14;
+
+/// A backtrack entry, or a return address when `pos == CALL`.
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    pc: u32,
+    pos: u32,
+    cap: u32,
+    dynv: u32,
+}
+
+/// The growable state of one match.
+#[derive(Default)]
+pub struct Buffers {
+    stack: Vec<Frame>,
+    pub caps: Vec<Cap>,
+    /// Values returned by match-time captures.
+    pub dynv: Vec<Value>,
+    /// Evaluated capture values.
+    pub vals: Vec<Val>,
+}
+
+impl Buffers {
+    fn reset(&mut self) {
+        self.stack.clear();
+        self.caps.clear();
+        self.dynv.clear();
+        self.vals.clear();
+        self.stack.shrink_to(KEEP_ENTRIES);
+        self.caps.shrink_to(KEEP_ENTRIES);
+        self.dynv.shrink_to(KEEP_ENTRIES);
+        self.vals.shrink_to(KEEP_ENTRIES);
+    }
+}
+
+/// Per-state matcher settings and the buffer pool (Lua app data).
+pub struct LpegState {
+    pub maxstack: Cell<usize>,
+    pool: RefCell<Vec<Buffers>>,
+}
+
+impl Default for LpegState {
+    fn default() -> Self {
+        LpegState { maxstack: Cell::new(DEFAULT_MAXSTACK), pool: RefCell::new(Vec::new()) }
+    }
+}
+
+/// Takes pooled buffers and the stack limit for a match.
+pub fn take_buffers(lua: &Lua) -> (Buffers, usize) {
+    match lua.app_data_ref::<LpegState>() {
+        Some(st) => {
+            let bufs = st.pool.borrow_mut().pop().unwrap_or_default();
+            (bufs, st.maxstack.get())
+        }
+        None => (Buffers::default(), DEFAULT_MAXSTACK),
+    }
+}
+
+/// Returns buffers to the pool.
+pub fn give_back(lua: &Lua, mut bufs: Buffers) {
+    bufs.reset();
+    if let Some(st) = lua.app_data_ref::<LpegState>() {
+        let mut pool = st.pool.borrow_mut();
+        if pool.len() < 4 {
+            pool.push(bufs);
+        }
+    }
+}
+
+/// Grows `v` by doubling, after checking the sandbox memory limit.
+fn grow<T>(lua: &Lua, v: &mut Vec<T>) -> Result<()> {
+    if v.len() == v.capacity() {
+        let want = (v.capacity() * 2).max(64);
+        check_memory(lua, want * std::mem::size_of::<T>())?;
+        v.reserve_exact(want - v.len());
+    }
+    Ok(())
+}
+
+/// Decodes one UTF-8 sequence (no overlongs, at most 4 bytes).
+fn utf8_at(s: &[u8]) -> Option<(u32, usize)> {
+    let b0 = *s.first()?;
+    let (len, mut cp) = match b0 {
+        0..=0x7f => return Some((u32::from(b0), 1)),
+        0xc2..=0xdf => (2, u32::from(b0 & 0x1f)),
+        0xe0..=0xef => (3, u32::from(b0 & 0x0f)),
+        0xf0..=0xf4 => (4, u32::from(b0 & 0x07)),
+        _ => return None,
+    };
+    for k in 1..len {
+        let b = *s.get(k)?;
+        if b & 0xc0 != 0x80 {
+            return None;
+        }
+        cp = (cp << 6) | u32::from(b & 0x3f);
+    }
+    let min = [0, 0, 0x80, 0x800, 0x10000][len];
+    (cp >= min).then_some((cp, len))
+}
+
+/// Runs the program of `env` from `init`; returns the end of the match and
+/// the steps of the last, partial batch, which the caller charges (with
+/// any capture evaluation) in one go.
+pub fn run(
+    env: &Env,
+    bufs: &mut Buffers,
+    maxstack: usize,
+    init: usize,
+) -> Result<(Option<usize>, u64)> {
+    let mut m = Machine { env, bufs, maxstack, fuel: BATCH };
+    let res = m.exec(init)?;
+    Ok((res, u64::from(BATCH - m.fuel)))
+}
+
+struct Machine<'e, 'a> {
+    env: &'e Env<'a>,
+    bufs: &'e mut Buffers,
+    maxstack: usize,
+    /// Steps left in the current batch.
+    fuel: u32,
+}
+
+impl Machine<'_, '_> {
+    /// Charges a spent batch; kept out of line so the loop stays tight.
+    #[cold]
+    #[inline(never)]
+    fn refuel(&self) -> Result<u32> {
+        budget::charge(self.env.lua, u64::from(BATCH))?;
+        Ok(BATCH)
+    }
+
+    /// Comparing a long literal costs a step per 32 bytes beyond the first.
+    #[cold]
+    #[inline(never)]
+    fn charge_literal(&self, n: u32) -> Result<()> {
+        budget::charge(self.env.lua, u64::from(n / 32))?;
+        Ok(())
+    }
+
+    #[inline]
+    fn push_frame(&mut self, pc: usize, pos: u32) -> Result<()> {
+        let stack = &mut self.bufs.stack;
+        if stack.len() >= self.maxstack {
+            return Err(LpegError::StackOverflow(self.maxstack));
+        }
+        grow(self.env.lua, stack)?;
+        stack.push(Frame {
+            pc: pc as u32,
+            pos,
+            cap: self.bufs.caps.len() as u32,
+            dynv: self.bufs.dynv.len() as u32,
+        });
+        Ok(())
+    }
+
+    #[inline]
+    fn push_cap(&mut self, c: Cap) -> Result<()> {
+        grow(self.env.lua, &mut self.bufs.caps)?;
+        self.bufs.caps.push(c);
+        Ok(())
+    }
+
+    /// Pops to the last backtrack entry and restores its state.
+    fn backtrack(&mut self) -> Option<(usize, usize)> {
+        while let Some(f) = self.bufs.stack.pop() {
+            if f.pos != CALL {
+                self.bufs.caps.truncate(f.cap as usize);
+                self.bufs.dynv.truncate(f.dynv as usize);
+                return Some((f.pc as usize, f.pos as usize));
+            }
+        }
+        None
+    }
+
+    fn exec(&mut self, init: usize) -> Result<Option<usize>> {
+        let mut fuel = self.fuel;
+        let res = self.steps(init, &mut fuel);
+        self.fuel = fuel;
+        res
+    }
+
+    /// The interpreter loop; `fuel` is the steps left in the current batch.
+    fn steps(&mut self, init: usize, fuel: &mut u32) -> Result<Option<usize>> {
+        let mut left = *fuel;
+        let prog = self.env.prog;
+        let code = &prog.code[..];
+        let s = self.env.subject;
+        let len = s.len();
+        let mut pc = 0usize;
+        let mut pos = init;
+        loop {
+            if left == 0 {
+                left = self.refuel()?;
+            }
+            left -= 1;
+            match code[pc] {
+                Instr::Any(n) => {
+                    if len - pos >= n as usize {
+                        pos += n as usize;
+                        pc += 1;
+                        continue;
+                    }
+                }
+                Instr::Char(c) => {
+                    if pos < len && s[pos] == c {
+                        pos += 1;
+                        pc += 1;
+                        continue;
+                    }
+                }
+                Instr::Set(i) => {
+                    if pos < len && prog.sets[i as usize].contains(s[pos]) {
+                        pos += 1;
+                        pc += 1;
+                        continue;
+                    }
+                }
+                Instr::Str(off, n) => {
+                    if n > LONG_LITERAL {
+                        self.charge_literal(n)?;
+                    }
+                    let lit = &prog.lits[off as usize..(off + n) as usize];
+                    if s[pos..].starts_with(lit) {
+                        pos += n as usize;
+                        pc += 1;
+                        continue;
+                    }
+                }
+                Instr::Utf(lo, hi) => {
+                    if let Some((cp, n)) = utf8_at(&s[pos..])
+                        && (lo..=hi).contains(&cp)
+                    {
+                        pos += n;
+                        pc += 1;
+                        continue;
+                    }
+                }
+                Instr::Span(i) => {
+                    let set = &prog.sets[i as usize];
+                    loop {
+                        let lim = len.min(pos + left as usize);
+                        let run =
+                            s[pos..lim].iter().position(|&b| !set.contains(b)).unwrap_or(lim - pos);
+                        pos += run;
+                        left -= run as u32;
+                        if pos < lim || lim == len {
+                            break;
+                        }
+                        left = self.refuel()?;
+                    }
+                    pc += 1;
+                    continue;
+                }
+                Instr::TestAny(t) => {
+                    pc = if pos < len { pc + 1 } else { t as usize };
+                    continue;
+                }
+                Instr::TestChar(c, t) => {
+                    pc = if pos < len && s[pos] == c { pc + 1 } else { t as usize };
+                    continue;
+                }
+                Instr::TestSet(i, t) => {
+                    let hit = pos < len && prog.sets[i as usize].contains(s[pos]);
+                    pc = if hit { pc + 1 } else { t as usize };
+                    continue;
+                }
+                Instr::Behind(n) => {
+                    if pos >= n as usize {
+                        pos -= n as usize;
+                        pc += 1;
+                        continue;
+                    }
+                }
+                Instr::Choice(t) => {
+                    self.push_frame(t as usize, pos as u32)?;
+                    pc += 1;
+                    continue;
+                }
+                Instr::Commit(t) => {
+                    self.bufs.stack.pop();
+                    pc = t as usize;
+                    continue;
+                }
+                Instr::PartialCommit(t) => {
+                    let (ncap, ndyn) = (self.bufs.caps.len() as u32, self.bufs.dynv.len() as u32);
+                    if let Some(top) = self.bufs.stack.last_mut() {
+                        top.pos = pos as u32;
+                        top.cap = ncap;
+                        top.dynv = ndyn;
+                    }
+                    pc = t as usize;
+                    continue;
+                }
+                Instr::BackCommit(t) => {
+                    if let Some(f) = self.bufs.stack.pop() {
+                        pos = f.pos as usize;
+                        self.bufs.caps.truncate(f.cap as usize);
+                        self.bufs.dynv.truncate(f.dynv as usize);
+                    }
+                    pc = t as usize;
+                    continue;
+                }
+                Instr::FailTwice => {
+                    self.bufs.stack.pop();
+                }
+                Instr::Fail => {}
+                Instr::Jmp(t) => {
+                    pc = t as usize;
+                    continue;
+                }
+                Instr::Call(t) => {
+                    self.push_frame(pc + 1, CALL)?;
+                    pc = t as usize;
+                    continue;
+                }
+                Instr::Ret => {
+                    pc = self.bufs.stack.pop().map_or(code.len() - 1, |f| f.pc as usize);
+                    continue;
+                }
+                Instr::OpenCap(d) => {
+                    let kind = prog.caps[d as usize].kind;
+                    self.push_cap(Cap { pos: pos as u32, len: OPEN, idx: d, kind, count: 0 })?;
+                    pc += 1;
+                    continue;
+                }
+                Instr::FullCap(d, n) => {
+                    let kind = prog.caps[d as usize].kind;
+                    let start = (pos as u32).saturating_sub(n);
+                    self.push_cap(Cap { pos: start, len: n, idx: d, kind, count: 0 })?;
+                    pc += 1;
+                    continue;
+                }
+                Instr::CloseCap => {
+                    match self.bufs.caps.last_mut().filter(|c| c.is_open()) {
+                        // Nothing nested: make the open entry a full one.
+                        Some(last) => last.len = (pos as u32).saturating_sub(last.pos),
+                        None => self.push_cap(Cap {
+                            pos: pos as u32,
+                            len: 0,
+                            idx: 0,
+                            kind: CapKind::Close,
+                            count: 0,
+                        })?,
+                    }
+                    pc += 1;
+                    continue;
+                }
+                Instr::CloseRunTime => {
+                    if let Some(np) = self.match_time(pos)? {
+                        pos = np;
+                        pc += 1;
+                        continue;
+                    }
+                }
+                Instr::End => {
+                    *fuel = left;
+                    return Ok(Some(pos));
+                }
+            }
+            match self.backtrack() {
+                Some((p, q)) => {
+                    pc = p;
+                    pos = q;
+                }
+                None => {
+                    *fuel = left;
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// The index of the innermost open capture (a match-time capture when
+    /// called from `CloseRunTime`).
+    fn innermost_open(&self) -> usize {
+        let mut depth = 0u32;
+        for (j, c) in self.bufs.caps.iter().enumerate().rev() {
+            if c.kind == CapKind::Close {
+                depth += 1;
+            } else if c.is_open() {
+                if depth == 0 {
+                    return j;
+                }
+                depth -= 1;
+            }
+        }
+        0
+    }
+
+    /// Runs the function of the match-time capture closing at `pos`; returns
+    /// the new position, or `None` when the function makes the match fail.
+    #[inline(never)]
+    fn match_time(&mut self, pos: usize) -> Result<Option<usize>> {
+        let env = self.env;
+        let open = self.innermost_open();
+        let c = self.bufs.caps[open];
+        let f = env.function(env.prog.caps[c.idx as usize].key)?;
+        let mut vals = std::mem::take(&mut self.bufs.vals);
+        let mut ev = Eval::new(env, &self.bufs.caps, &self.bufs.dynv, &mut vals);
+        ev.push_range(open + 1, self.bufs.caps.len())?;
+        let steps = ev.steps;
+        let mut args = Vec::with_capacity(vals.len() + 2);
+        args.push(env.subject_value.clone());
+        args.push(Value::Integer(pos as i64 + 1));
+        for v in vals.drain(..) {
+            args.push(env.to_value(v)?);
+        }
+        self.bufs.vals = vals;
+        budget::charge(env.lua, steps)?;
+        let rets: MultiValue = f.call(MultiValue::from_vec(args))?;
+        self.bufs.caps.truncate(open);
+        let mut rets = rets.into_iter();
+        let at = |n: i64| -> Result<usize> {
+            let p = usize::try_from(n - 1).map_err(|_| LpegError::InvalidPosition)?;
+            if p < pos || p > env.subject.len() {
+                return Err(LpegError::InvalidPosition);
+            }
+            Ok(p)
+        };
+        let newpos = match rets.next() {
+            None | Some(Value::Nil | Value::Boolean(false)) => return Ok(None),
+            Some(Value::Boolean(true)) => pos,
+            Some(Value::Integer(n)) => at(n)?,
+            Some(Value::Number(x)) if x.fract() == 0.0 && x.abs() < 9.0e15 => at(x as i64)?,
+            Some(_) => return Err(LpegError::InvalidPosition),
+        };
+        let start = self.bufs.dynv.len();
+        for v in rets {
+            grow(env.lua, &mut self.bufs.dynv)?;
+            self.bufs.dynv.push(v);
+        }
+        let count = self.bufs.dynv.len() - start;
+        if count > 0 {
+            let count = u16::try_from(count).map_err(|_| LpegError::TooManyResults)?;
+            self.push_cap(Cap {
+                pos: c.pos,
+                len: (newpos as u32).saturating_sub(c.pos),
+                idx: start as u32,
+                kind: CapKind::Runtime,
+                count,
+            })?;
+        }
+        Ok(Some(newpos))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_decoding() {
+        assert_eq!(utf8_at(b"a"), Some((97, 1)));
+        assert_eq!(utf8_at("ж".as_bytes()), Some((0x436, 2)));
+        assert_eq!(utf8_at("专".as_bytes()), Some((0x4e13, 3)));
+        assert_eq!(utf8_at("😀".as_bytes()), Some((0x1f600, 4)));
+        assert_eq!(utf8_at(b"\xc0\x80"), None, "overlong");
+        assert_eq!(utf8_at(b"\xe0\x80\x80"), None, "overlong");
+        assert_eq!(utf8_at(b"\xf4\x9f\xbf"), None, "truncated");
+        assert_eq!(utf8_at(b"\xff"), None);
+        assert_eq!(utf8_at(b""), None);
+    }
+}
