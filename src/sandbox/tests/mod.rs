@@ -7,6 +7,7 @@ mod api_write;
 mod hostile;
 mod kinds;
 mod loading;
+mod native_modules;
 mod preservation;
 
 use std::path::PathBuf;

@@ -1,0 +1,109 @@
+//! The native modules inside a real sandbox: available through `require`
+//! and as globals, charged to the sandbox's limits, and (for userdata)
+//! output and preserved through the host hooks.
+
+use super::{config, script, start, start_with, test_pack};
+
+/// A filter whose memory limit leaves room for a 32 MiB subject.
+fn big_filter(src: &str) -> crate::sandbox::Sandbox {
+    let s = script(src);
+    let mut cfg = config(SandboxKind::Filter, &s);
+    cfg.memory_limit = 96 * 1024 * 1024;
+    start_with(cfg, s).0
+}
+use crate::sandbox::{ProcessStatus, SandboxKind};
+
+#[test]
+fn lpeg_matching_in_a_filter_is_stopped_by_the_instruction_limit() {
+    let mut sb = big_filter(
+        r#"
+local lpeg = require "lpeg"
+local subject = string.rep("a", 32 * 1024 * 1024)
+local p = (lpeg.P(1) - "z")^0 * "z"
+function process_message()
+    p:match(subject)
+    return 0
+end
+"#,
+    );
+    let err = sb.process_message(&test_pack()).unwrap_err();
+    assert!(err.message.contains("instruction_limit exceeded"), "{}", err.message);
+}
+
+#[test]
+fn lpeg_budget_error_cannot_be_caught_with_pcall() {
+    let mut sb = big_filter(
+        r#"
+local lpeg = require "lpeg"
+local subject = string.rep("a", 8 * 1024 * 1024)
+local p = (lpeg.P(1) - "z")^0 * "z"
+function process_message()
+    for i = 1, 100 do pcall(p.match, p, subject) end
+    return 0
+end
+"#,
+    );
+    let err = sb.process_message(&test_pack()).unwrap_err();
+    assert!(err.message.contains("instruction_limit exceeded"), "{}", err.message);
+}
+
+#[test]
+fn re_and_lpeg_parse_inside_a_sandbox() {
+    let (mut sb, host, _s) = start(
+        SandboxKind::Filter,
+        r#"
+local l = require "lpeg"
+local re = require "re"
+local kv = l.Ct((l.Cg(l.C(l.R("az")^1) * "=" * (l.R("09")^1 / tonumber)) * l.P(" ")^-1)^0)
+local num = re.compile("{%d+}")
+function process_message()
+    local t = {}
+    for k, v in string.gmatch("a=1 b=22", "(%a)=(%d+)") do t[k] = tonumber(v) end
+    local caps = kv:match("a=1 b=22")
+    inject_message({Type = "parsed", Payload = tostring(#caps) .. ":" .. num:match("42x"),
+        Fields = {sum = t.a + t.b}})
+    return 0
+end
+"#,
+    );
+    assert_eq!(sb.process_message(&test_pack()).unwrap(), ProcessStatus::Ok);
+    let got = host.take();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].message.payload, b"4:42", "an anonymous group in Ct adds all its values");
+}
+
+#[test]
+fn circular_buffer_output_and_preservation_go_through_the_hooks() {
+    let s = script(
+        r#"
+require "circular_buffer"
+cb = circular_buffer.new(2, 1, 60)
+cb:set_header(1, "Requests")
+function process_message()
+    cb:add(0, 1, 1)
+    add_to_payload(cb)
+    inject_payload("cbuf", "requests")
+    return 0
+end
+"#,
+    );
+    let mut cfg = config(SandboxKind::Filter, &s);
+    cfg.preserve_data = true;
+    let data = s.dir.path().join("state.data");
+    cfg.preservation_path = Some(data.clone());
+    let (mut sb, host, s) = start_with(cfg.clone(), s);
+    assert_eq!(sb.process_message(&test_pack()).unwrap(), ProcessStatus::Ok);
+    let out = host.take();
+    let text = String::from_utf8(out[0].message.payload.clone()).unwrap();
+    assert!(text.starts_with("{\"time\":"), "{text}");
+    assert!(text.contains("\"name\":\"Requests\""), "{text}");
+    assert!(text.ends_with("nan\n1\n") || text.contains("\n1\n"), "{text}");
+    sb.stop().unwrap();
+    let saved = std::fs::read_to_string(&data).unwrap();
+    assert!(saved.contains("circular_buffer.new(2, 1, 60)"), "{saved}");
+    // A new sandbox starts from the saved buffer: the count goes on.
+    let (mut sb, host, _s) = start_with(cfg, s);
+    sb.process_message(&test_pack()).unwrap();
+    let text = String::from_utf8(host.take()[0].message.payload.clone()).unwrap();
+    assert!(text.contains("\n2\n") || text.ends_with("\n2\n"), "{text}");
+}
