@@ -98,7 +98,7 @@ impl Summary {
                     self.emitted, self.ticks, self.skipped
                 )
             }
-            _ => s += &format!(", {} injected", self.emitted),
+            _ => s += &format!(", {} emitted", self.emitted),
         }
         if self.decode_failures > 0 {
             s += &format!(", {} lines not decoded", self.decode_failures);

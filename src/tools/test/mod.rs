@@ -53,8 +53,10 @@
 //!   intervals fires only its last tick), and once more after the last
 //!   message, with the time of the newest message seen. The tick's time is
 //!   the `ns` given to `timer_event`.
-//! - Output: each message the script emitted — headers, then fields in
-//!   injection order, then the payload with lines prefixed by `| ` — or each
+//! - Output: each message the script emitted — headers, then fields sorted
+//!   by name (Lua 5.4 gives every run its own order for the keys of a
+//!   `Fields` table; same-name fields keep their order), then the payload
+//!   with lines prefixed by `| ` — or each
 //!   encoder output (text lines prefixed by `| `, binary output as hex).
 //!   Failures (`process_message` returning < 0) print one line each. The
 //!   last line counts processed messages, failures and injections. Uuids are

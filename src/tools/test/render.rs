@@ -74,7 +74,12 @@ pub fn message(out: &mut String, title: &str, m: &Message, clock: Clock) {
     if !m.fields.is_empty() {
         let _ = writeln!(out, "Fields:");
     }
-    for f in &m.fields {
+    // Lua 5.4 randomizes the order of hash tables per state, so a script's
+    // `Fields = {...}` table comes out in a different order on every run:
+    // fields print sorted by name (same-name fields keep their order).
+    let mut sorted: Vec<&crate::message::Field> = m.fields.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    for f in sorted {
         let rep = if f.representation.is_empty() {
             String::new()
         } else {
@@ -135,7 +140,7 @@ mod tests {
     use crate::message::Field;
 
     #[test]
-    fn a_message_renders_headers_fields_in_order_and_payload_lines() {
+    fn a_message_renders_headers_fields_by_name_and_payload_lines() {
         let mut m = Message {
             timestamp: 1_392_050_801_000_000_000,
             msg_type: b"nginx".to_vec(),
@@ -155,10 +160,10 @@ mod tests {
             "--- message 1 (input 1)\n\
              Timestamp: 2014-02-10T16:46:41Z (1392050801000000000)\n\
              Type: nginx\nHostname: h\nSeverity: 7\nPid: 3\nFields:\n\
-             \x20 status DOUBLE: 304\n\
-             \x20 name STRING: \"a\\\"b\"\n\
              \x20 bytes DOUBLE (B): 0\n\
              \x20 ids INTEGER: [1, 2]\n\
+             \x20 name STRING: \"a\\\"b\"\n\
+             \x20 status DOUBLE: 304\n\
              Payload (8 bytes):\n| one\n| two\n"
         );
     }
