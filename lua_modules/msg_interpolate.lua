@@ -10,8 +10,9 @@ processed (encoders and filters).
     (`%{%Y.%m.%d}`) is a strftime format applied to `ns` (nanoseconds;
     default: the current time) in UTC. A field that does not exist leaves
     its placeholder as it is.
-- compile(text) -> function(ns) -> string, the same with the template split
-  once (for per-message use).
+- compile(text) -> function(ns) -> string, unresolved; the same with the
+  template split once (for per-message use); `unresolved` is true when a
+  placeholder was left because its field does not exist.
 --]]
 
 local string = require "string"
@@ -20,7 +21,7 @@ local os = require "os"
 
 local find, sub, format = string.find, string.sub, string.format
 local concat = table.concat
-local tostring, type, read_message = tostring, type, read_message
+local tostring, type, ipairs, read_message = tostring, type, ipairs, read_message
 local os_date, os_time = os.date, os.time
 
 local M = {}
@@ -64,20 +65,24 @@ function M.compile(text)
         return function() return constant end
     end
     return function(ns)
-        local out = {}
+        local out, unresolved = {}, false
         for k, p in ipairs(parts) do
             if type(p) == "string" then
                 out[k] = p
             else
-                out[k] = value_of(p.name, ns) or p.raw
+                local v = value_of(p.name, ns)
+                if v == nil then
+                    v, unresolved = p.raw, true
+                end
+                out[k] = v
             end
         end
-        return concat(out)
+        return concat(out), unresolved
     end
 end
 
 function M.interpolate(text, ns)
-    return M.compile(text)(ns)
+    return (M.compile(text)(ns))
 end
 
 return M
