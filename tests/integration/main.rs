@@ -8,4 +8,5 @@ mod common;
 
 mod cli;
 mod logstreamer;
+mod sandboxes;
 mod tcp;
