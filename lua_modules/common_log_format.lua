@@ -349,8 +349,12 @@ local BROWSERS = {
     {"MSIE", "Trident/.*rv:(%d+)"},
 }
 
-function M.normalize_user_agent(ua)
-    if type(ua) ~= "string" or ua == "" or ua == "-" then return nil, nil, nil end
+-- Agents repeat a lot in access logs: the last results are kept (at most
+-- UA_CACHE_SIZE agents; the cache starts over when full).
+local UA_CACHE_SIZE = 512
+local ua_cache, ua_cached = {}, 0
+
+local function normalize(ua)
     local browser, version
     for _, b in ipairs(BROWSERS) do
         local v = match(ua, b[2])
@@ -360,6 +364,19 @@ function M.normalize_user_agent(ua)
         end
     end
     return browser, version, os_of(ua)
+end
+
+function M.normalize_user_agent(ua)
+    if type(ua) ~= "string" or ua == "" or ua == "-" then return nil, nil, nil end
+    local hit = ua_cache[ua]
+    if hit then return hit[1], hit[2], hit[3] end
+    local browser, version, os = normalize(ua)
+    if ua_cached >= UA_CACHE_SIZE then
+        ua_cache, ua_cached = {}, 0
+    end
+    ua_cache[ua] = {browser, version, os}
+    ua_cached = ua_cached + 1
+    return browser, version, os
 end
 
 return M
