@@ -79,6 +79,66 @@ enum Command {
         #[arg(long)]
         hostname: Option<String>,
     },
+    /// Run one decoder, filter or encoder script on sample input and print
+    /// what it emits (see `sandpiper::tools::test`).
+    Test(TestCli),
+}
+
+#[derive(clap::Args)]
+struct TestCli {
+    /// The Lua script.
+    script: PathBuf,
+    /// Input: log lines (decoders, --decoder) or JSON messages, one a line.
+    #[arg(long)]
+    input: PathBuf,
+    /// TOML file with the plugin's section (its first section is used).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// decoder, filter or encoder (default: from the script's directory).
+    #[arg(long = "type")]
+    kind: Option<String>,
+    /// Compare the output with this file; print a diff and exit 1 if it differs.
+    #[arg(long)]
+    expect: Option<PathBuf>,
+    /// Decode raw input lines with this decoder script first.
+    #[arg(long)]
+    decoder: Option<PathBuf>,
+    /// TOML file with the --decoder's section.
+    #[arg(long = "decoder-config")]
+    decoder_config: Option<PathBuf>,
+    /// Seconds between simulated timer events (overrides ticker_interval).
+    #[arg(long = "ticker-interval")]
+    ticker_interval: Option<u64>,
+    /// Hostname stamped on input and injected messages (default localhost).
+    #[arg(long)]
+    hostname: Option<String>,
+    /// Print only failures and the count line; the rate goes to stderr.
+    #[arg(long)]
+    quiet: bool,
+}
+
+impl TestCli {
+    fn into_args(self) -> Result<tools::test::TestArgs, String> {
+        let kind =
+            match self.kind.as_deref() {
+                None => None,
+                Some(k) => Some(tools::test::KindArg::parse(k).ok_or_else(|| {
+                    format!("--type must be decoder, filter or encoder, not '{k}'")
+                })?),
+            };
+        Ok(tools::test::TestArgs {
+            script: self.script,
+            input: self.input,
+            config: self.config,
+            kind,
+            expect: self.expect,
+            decoder: self.decoder,
+            decoder_config: self.decoder_config,
+            ticker_interval: self.ticker_interval,
+            hostname: self.hostname,
+            quiet: self.quiet,
+        })
+    }
 }
 
 /// Turns Go-style single-dash long flags (`-config=x`, `-format json`) into
@@ -147,10 +207,17 @@ fn main() {
                 hostname,
             })
         }
+        (Some(Command::Test(test)), _) => match test.into_args() {
+            Ok(args) => tools::test::run(&args),
+            Err(e) => {
+                eprintln!("sandpiper test: {e}");
+                2
+            }
+        },
         (None, Some(config)) => tools::run::run(&config),
         (None, None) => {
             eprintln!(
-                "usage: sandpiper -config=PATH | sandpiper <check|cat|inject> ... (see --help)"
+                "usage: sandpiper -config=PATH | sandpiper <check|cat|inject|test> ... (see --help)"
             );
             1
         }

@@ -9,4 +9,5 @@ mod common;
 mod cli;
 mod logstreamer;
 mod sandbox_plugins;
+mod sandboxes;
 mod tcp;

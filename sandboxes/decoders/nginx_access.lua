@@ -1,0 +1,83 @@
+--[[
+Nginx access log decoder: parses each line with the server's `log_format`
+and emits one message with typed fields (see lua_modules/common_log_format
+for the variable types). `$time_local`, `$time_iso8601` or `$msec` sets the
+Timestamp. Lines that do not have the format fail (status -1) and are
+counted, never injected.
+
+Config (the `[<name>.config]` table):
+
+- log_format (string, default nginx's "combined" format)
+    The `log_format` directive from nginx.conf, e.g.
+    '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"'
+- type (string, default nil: the input's Type is kept)
+    Sets the message Type.
+- user_agent_transform (bool, default false)
+    Replaces `http_user_agent` with `user_agent_browser`,
+    `user_agent_version` (number) and `user_agent_os`.
+- user_agent_keep (bool, default false)
+    With the transform, keep `http_user_agent` as well.
+- user_agent_conditional (bool, default false)
+    With the transform, keep `http_user_agent` only when nothing was
+    recognised.
+- payload_keep (bool, default false)
+    Keep the log line as the Payload.
+
+Example:
+
+    [nginx_access]
+    type = "SandboxDecoder"
+    filename = "sandboxes/decoders/nginx_access.lua"
+
+    [nginx_access.config]
+    type = "nginx.access"
+    log_format = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"'
+    user_agent_transform = true
+
+Example message fields for the line
+`127.0.0.1 - - [10/Feb/2014:08:46:41 -0800] "GET / HTTP/1.1" 304 0 "-" "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:26.0) Gecko/20100101 Firefox/26.0"`:
+Timestamp 1392050801000000000, remote_addr "127.0.0.1", remote_user "-",
+request "GET / HTTP/1.1", status 304, body_bytes_sent 0 (representation
+"B"), http_referer "-", user_agent_browser "Firefox", user_agent_version 26,
+user_agent_os "Linux".
+--]]
+
+local clf = require "common_log_format"
+
+local COMBINED = '$remote_addr - $remote_user [$time_local] "$request" '
+    .. '$status $body_bytes_sent "$http_referer" "$http_user_agent"'
+
+local grammar = clf.build_nginx_grammar(read_config("log_format") or COMBINED)
+local normalize = clf.normalize_user_agent
+local read_message, inject_message = read_message, inject_message
+
+local ua_transform = read_config("user_agent_transform")
+local ua_keep = read_config("user_agent_keep")
+local ua_conditional = read_config("user_agent_conditional")
+local payload_keep = read_config("payload_keep")
+
+local msg = {Type = read_config("type")}
+
+function process_message()
+    local line = read_message("Payload")
+    local fields = grammar:match(line)
+    if not fields then return -1 end
+    msg.Timestamp = fields.time
+    fields.time = nil
+    if payload_keep then msg.Payload = line end
+    if ua_transform then
+        local ua = fields.http_user_agent
+        if ua then
+            local browser, version, os = normalize(ua)
+            fields.user_agent_browser = browser
+            fields.user_agent_version = version
+            fields.user_agent_os = os
+            if not (ua_keep or (ua_conditional and not (browser or version or os))) then
+                fields.http_user_agent = nil
+            end
+        end
+    end
+    msg.Fields = fields
+    inject_message(msg)
+    return 0
+end
