@@ -672,7 +672,7 @@ mod tests {
             out: &mut DecodeOut<'_>,
         ) -> Result<(), DecodeFailure> {
             let n = pack.message.payload.len();
-            if n % 3 == 0 {
+            if n.is_multiple_of(3) {
                 std::thread::sleep(std::time::Duration::from_millis(2));
             }
             let name = std::thread::current().name().unwrap_or("").to_string();
