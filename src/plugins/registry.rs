@@ -121,6 +121,7 @@ pub const PLUGINS: &[&PluginSpec] = &[
     &outputs::log::SPEC,
     &outputs::file::SPEC,
     &outputs::tcp::SPEC,
+    &outputs::null::SPEC,
     &outputs::sandbox::SPEC,
 ];
 

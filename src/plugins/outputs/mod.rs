@@ -2,5 +2,6 @@
 
 pub mod file;
 pub mod log;
+pub mod null;
 pub mod sandbox;
 pub mod tcp;

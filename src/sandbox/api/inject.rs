@@ -13,8 +13,9 @@
 //!   Uuid is a new random one. `tz` re-interprets timestamps.
 //! - Encoder: the injected bytes become the encoder's output.
 //!
-//! Every injected message must encode within `output_limit`. Routed packs
-//! leave with their protobuf bytes already encoded (and trusted).
+//! Every injected message must encode within `output_limit` (its encoded
+//! size is computed, not encoded). Packs leave without protobuf bytes: the
+//! outputs that need them (ProtobufEncoder) encode once.
 
 use mlua::{Lua, MultiValue, Value};
 
@@ -122,7 +123,6 @@ pub(crate) fn inject_payload_buffer(
                 c.payload.clear();
                 fields(m);
                 pack.invalidate_bytes();
-                pack.encode_bytes();
                 c.inject_count += 1;
                 return Ok(());
             }
@@ -136,7 +136,6 @@ pub(crate) fn inject_payload_buffer(
             c.payload.clear();
             fields(m);
             c.decoder.headers.fill(m, false);
-            pack.encode_bytes();
             c.decoder.extra.push(pack);
             c.inject_count += 1;
             Ok(())
@@ -222,7 +221,6 @@ fn check_size(lua: &Lua, c: &mut Context, m: &Message) -> mlua::Result<usize> {
 fn route(lua: &Lua, c: &mut Context, mut pack: PackMut) -> mlua::Result<()> {
     check_size(lua, c, &pack.message)?;
     pack.invalidate_bytes();
-    pack.encode_bytes();
     pack.loop_count = c.loop_count;
     c.host.inject(pack).map_err(|e| lua_error(lua, e))?;
     c.inject_count += 1;
@@ -262,7 +260,6 @@ fn decoder_inject(
         {
             std::mem::swap(&mut pack.message, &mut b);
             pack.invalidate_bytes();
-            pack.encode_bytes();
             c.decoder.original_used = true;
             c.inject_count += 1;
         }
@@ -278,7 +275,6 @@ fn decoder_inject(
     apply_tz(c, &mut pack.message);
     check_size(lua, c, &pack.message)?;
     pack.invalidate_bytes();
-    pack.encode_bytes();
     c.decoder.extra.push(pack);
     c.inject_count += 1;
     Ok(())
