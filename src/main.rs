@@ -38,6 +38,12 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Reload a running daemon's configuration (SIGHUP to its pid_file).
+    Reload {
+        /// Configuration file or directory.
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Read a Heka-framed protobuf file (like heka-cat).
     Cat {
         /// The file to read.
@@ -182,6 +188,7 @@ fn main() {
     }
     let code = match (cli.command, cli.config) {
         (Some(Command::Check { config }), _) => tools::check::run(&config),
+        (Some(Command::Reload { config }), _) => tools::run::request_reload(&config),
         (
             Some(Command::Cat { file, matcher, format, output, tail, offset, max_message_size }),
             _,

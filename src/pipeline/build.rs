@@ -23,6 +23,8 @@ use super::stream::{DecodeOptions, SplitterSettings};
 pub struct InputPlan {
     /// Instance name.
     pub name: String,
+    /// The section it was built from (compared on reload).
+    pub section: PluginSection,
     /// Type name.
     pub type_name: String,
     /// The input.
@@ -51,6 +53,8 @@ pub struct InputPlan {
 pub struct FilterPlan {
     /// Instance name.
     pub name: String,
+    /// The section it was built from (compared on reload).
+    pub section: PluginSection,
     /// Type name.
     pub type_name: String,
     /// Builds the filter.
@@ -71,6 +75,8 @@ pub struct FilterPlan {
 pub struct OutputPlan {
     /// Instance name.
     pub name: String,
+    /// The section it was built from (compared on reload).
+    pub section: PluginSection,
     /// Type name.
     pub type_name: String,
     /// Builds the output.
@@ -95,6 +101,8 @@ pub struct OutputPlan {
 pub struct Plan {
     /// Globals.
     pub hekad: HekadConfig,
+    /// Every section of the configuration (to compare on reload).
+    pub sections: Vec<PluginSection>,
     /// Inputs in config order.
     pub inputs: Vec<InputPlan>,
     /// Filters in config order.
@@ -261,6 +269,7 @@ pub fn build(config: &Config) -> Result<Plan, ConfigErrors> {
     let templates = build_templates(config, &mut errors);
     let mut plan = Plan {
         hekad: config.hekad.clone(),
+        sections: config.plugins.clone(),
         inputs: Vec::new(),
         filters: Vec::new(),
         outputs: Vec::new(),
@@ -313,6 +322,7 @@ pub fn build(config: &Config) -> Result<Plan, ConfigErrors> {
                     sc.use_message_bytes.unwrap_or_else(|| splitter.build().use_message_bytes());
                 plan.inputs.push(InputPlan {
                     name: s.name.clone(),
+                    section: s.clone(),
                     type_name: s.type_name.clone(),
                     input,
                     splitter_name,
@@ -349,6 +359,7 @@ pub fn build(config: &Config) -> Result<Plan, ConfigErrors> {
                 match compile_matcher(s, common.message_matcher.as_ref(), defaults.matcher) {
                     Ok(matcher) => plan.filters.push(FilterPlan {
                         name: s.name.clone(),
+                        section: s.clone(),
                         type_name: s.type_name.clone(),
                         factory,
                         matcher,
@@ -396,6 +407,7 @@ pub fn build(config: &Config) -> Result<Plan, ConfigErrors> {
                 match compile_matcher(s, common.message_matcher.as_ref(), defaults.matcher) {
                     Ok(matcher) => plan.outputs.push(OutputPlan {
                         name: s.name.clone(),
+                        section: s.clone(),
                         type_name: s.type_name.clone(),
                         factory,
                         encoder,

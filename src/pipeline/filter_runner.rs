@@ -52,6 +52,18 @@ pub struct FilterSetup {
     pub events: Events,
 }
 
+/// A new version of a running filter (in-place reload).
+pub struct Replacement {
+    /// Builds the new filter.
+    pub factory: Box<dyn FilterFactory>,
+    /// The filter's new route (same queue, possibly a new matcher).
+    pub route: Arc<Route>,
+    /// New `ticker_interval`.
+    pub ticker: Option<Duration>,
+    /// Where the outcome is reported (`Err` = the old filter kept running).
+    pub reply: Option<flume::Sender<Result<(), String>>>,
+}
+
 /// Starts the filter's thread.
 pub fn spawn(setup: FilterSetup) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name(format!("filter-{}", setup.name)).spawn(move || run(setup))
@@ -69,19 +81,22 @@ fn inject_path(setup: &FilterSetup) -> InjectPath {
     }
 }
 
-fn run(setup: FilterSetup) {
+/// What the filter's factory gets.
+fn filter_env(setup: &FilterSetup) -> FilterEnv {
+    FilterEnv {
+        name: setup.name.clone(),
+        hostname: setup.hostname.clone(),
+        inject: inject_path(setup),
+    }
+}
+
+fn run(mut setup: FilterSetup) {
     let span = tracing::info_span!("filter", plugin = %setup.name);
     let _enter = span.enter();
     let mut retry = RetryHelper::new(setup.retries);
     let mut limiter = LogLimiter::new();
-    let path = inject_path(&setup);
-    let env = FilterEnv {
-        name: setup.name.clone(),
-        hostname: setup.hostname.clone(),
-        inject: path.clone(),
-    };
     let reason = loop {
-        let mut filter = match setup.factory.build(&env) {
+        let mut filter = match setup.factory.build(&filter_env(&setup)) {
             Ok(f) => f,
             Err(PluginError::Terminated(why)) => break why,
             Err(e) => match backoff(&setup, &mut retry, &format!("start failed: {e}")) {
@@ -89,7 +104,7 @@ fn run(setup: FilterSetup) {
                 Err(reason) => break reason,
             },
         };
-        match drive(&setup, filter.as_mut(), &path, &mut limiter) {
+        match drive(&mut setup, &mut filter, &mut limiter) {
             Ok(()) => return,
             Err(PluginError::Terminated(why)) => break why,
             Err(e) => {
@@ -134,14 +149,45 @@ pub(crate) fn stop_for_good(
     }
 }
 
+/// Builds the replacement, moves the state over and swaps it in; on any
+/// error the old filter stays.
+fn replace(
+    setup: &mut FilterSetup,
+    filter: &mut Box<dyn Filter>,
+    r: Replacement,
+) -> Result<(), String> {
+    let old_route = std::mem::replace(&mut setup.route, Arc::clone(&r.route));
+    let built = r.factory.build(&filter_env(setup)).map_err(|e| e.to_string());
+    let result = built.and_then(|mut new| {
+        let state = filter.export_state().map_err(|e| format!("saving the state failed: {e}"))?;
+        if let Some(state) = state {
+            new.import_state(&state).map_err(|e| format!("restoring the state failed: {e}"))?;
+        }
+        Ok(new)
+    });
+    match result {
+        Ok(new) => {
+            *filter = new;
+            setup.factory = r.factory;
+            setup.ticker = r.ticker;
+            tracing::info!(plugin = %setup.name, "Filter reloaded in place.");
+            Ok(())
+        }
+        Err(e) => {
+            setup.route = old_route;
+            tracing::error!(plugin = %setup.name, "Reload refused, the running version stays: {e}");
+            Err(e)
+        }
+    }
+}
+
 /// Runs the filter until Stop (Ok) or a fatal error (Err).
 fn drive(
-    setup: &FilterSetup,
-    filter: &mut dyn Filter,
-    path: &InjectPath,
+    setup: &mut FilterSetup,
+    filter: &mut Box<dyn Filter>,
     limiter: &mut LogLimiter,
 ) -> Result<(), PluginError> {
-    let mut injector = Injections::new(path.clone());
+    let mut injector = Injections::new(inject_path(setup));
     let mut next_tick = setup.ticker.map(|t| Instant::now() + t);
     let mut next_report = Instant::now();
     loop {
@@ -151,9 +197,25 @@ fn drive(
         };
         match item {
             Ok(QueueItem::Batch(batch)) => {
-                let result = process_batch(setup, filter, &mut injector, &batch, limiter);
+                let result = process_batch(setup, filter.as_mut(), &mut injector, &batch, limiter);
                 crate::message::recycle_batch(batch);
                 result?;
+            }
+            Ok(QueueItem::ReplaceFilter(r)) => {
+                let reply = r.reply.clone();
+                let outcome = replace(setup, filter, *r);
+                if outcome.is_ok() {
+                    injector = Injections::new(inject_path(setup));
+                    next_tick = setup.ticker.map(|t| Instant::now() + t);
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(outcome);
+                }
+            }
+            Ok(QueueItem::ReplaceOutput(r)) => {
+                if let Some(reply) = &r.reply {
+                    let _ = reply.send(Err("not an output".into()));
+                }
             }
             Ok(QueueItem::Stop) | Err(flume::RecvTimeoutError::Disconnected) => {
                 injector.parent_loops = 0;
@@ -164,7 +226,7 @@ fn drive(
                 };
                 filter.stop(&mut cx);
                 injector.flush();
-                refresh_report(setup, filter);
+                refresh_report(setup, filter.as_ref());
                 return Ok(());
             }
             Ok(QueueItem::Reopen) => {}
@@ -188,7 +250,16 @@ fn drive(
             next_tick = Some(t + interval).map(|n| n.max(Instant::now()));
         }
         if Instant::now() >= next_report {
-            refresh_report(setup, filter);
+            injector.parent_loops = 0;
+            let mut cx = FilterContext {
+                name: &setup.name,
+                hostname: &setup.hostname,
+                injector: &mut injector,
+            };
+            let polled = filter.poll(&mut cx);
+            injector.flush();
+            handle_result(setup, polled, limiter)?;
+            refresh_report(setup, filter.as_ref());
             next_report = Instant::now() + REPORT_REFRESH;
         }
     }

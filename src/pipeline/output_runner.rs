@@ -57,27 +57,54 @@ pub struct OutputSetup {
     pub events: Events,
 }
 
+/// A new version of a running output: the old one flushes and stops, the
+/// new one takes over the same queue.
+pub struct Replacement {
+    /// Builds the new output.
+    pub factory: Box<dyn OutputFactory>,
+    /// Its encoder.
+    pub encoder: Option<Arc<dyn EncoderFactory>>,
+    /// Frame encoded output.
+    pub use_framing: bool,
+    /// The output's new route (same queue, possibly a new matcher).
+    pub route: Arc<Route>,
+    /// New `ticker_interval`.
+    pub ticker: Option<Duration>,
+    /// Where the outcome is reported (`Err` = the old output kept running).
+    pub reply: Option<flume::Sender<Result<(), String>>>,
+}
+
 /// Starts the output's thread.
 pub fn spawn(setup: OutputSetup) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name(format!("output-{}", setup.name)).spawn(move || run(setup))
 }
 
 fn build(setup: &OutputSetup) -> Result<(Box<dyn Output>, EncodeSettings), PluginError> {
-    let encoder = match &setup.encoder {
+    build_parts(
+        setup.factory.as_ref(),
+        setup.encoder.as_deref(),
+        setup.use_framing,
+        setup.signer.clone(),
+        setup.max_message_size,
+    )
+}
+
+fn build_parts(
+    factory: &dyn OutputFactory,
+    encoder: Option<&dyn EncoderFactory>,
+    use_framing: bool,
+    signer: Option<Signer>,
+    max_message_size: usize,
+) -> Result<(Box<dyn Output>, EncodeSettings), PluginError> {
+    let encoder = match encoder {
         Some(f) => Some(f.build()?),
         None => None,
     };
-    let output = setup.factory.build()?;
-    let settings = EncodeSettings {
-        encoder,
-        use_framing: setup.use_framing,
-        signer: setup.signer.clone(),
-        max_message_size: setup.max_message_size,
-    };
-    Ok((output, settings))
+    let output = factory.build()?;
+    Ok((output, EncodeSettings { encoder, use_framing, signer, max_message_size }))
 }
 
-fn run(setup: OutputSetup) {
+fn run(mut setup: OutputSetup) {
     let span = tracing::info_span!("output", plugin = %setup.name);
     let _enter = span.enter();
     let mut retry = RetryHelper::new(setup.retries);
@@ -91,7 +118,7 @@ fn run(setup: OutputSetup) {
                 Err(reason) => break reason,
             },
         };
-        match drive(&setup, output.as_mut(), &mut encoding, &mut limiter) {
+        match drive(&mut setup, &mut output, &mut encoding, &mut limiter) {
             Ok(()) => return,
             Err(PluginError::Terminated(why)) => {
                 let mut cx = OutputContext::new(&setup.name, &mut encoding, &setup.stop)
@@ -123,9 +150,43 @@ fn backoff(setup: &OutputSetup, retry: &mut RetryHelper, why: &str) -> Result<()
     }
 }
 
+/// Builds the replacement first; only then flushes the old output and swaps.
+fn replace(
+    setup: &mut OutputSetup,
+    output: &mut Box<dyn Output>,
+    encoding: &mut EncodeSettings,
+    r: Replacement,
+) -> Result<(), String> {
+    let signer = r.factory.signer();
+    let parts = build_parts(
+        r.factory.as_ref(),
+        r.encoder.as_deref(),
+        r.use_framing,
+        signer.clone(),
+        setup.max_message_size,
+    );
+    let (new_output, new_encoding) = parts.map_err(|e| {
+        tracing::error!(plugin = %setup.name, "Reload refused, the running version stays: {e}");
+        e.to_string()
+    })?;
+    let mut cx =
+        OutputContext::new(&setup.name, encoding, &setup.stop).with_undelivered(&setup.undelivered);
+    output.stop(&mut cx);
+    *output = new_output;
+    *encoding = new_encoding;
+    setup.factory = r.factory;
+    setup.encoder = r.encoder;
+    setup.use_framing = r.use_framing;
+    setup.signer = signer;
+    setup.route = r.route;
+    setup.ticker = r.ticker;
+    tracing::info!(plugin = %setup.name, "Output reloaded.");
+    Ok(())
+}
+
 fn drive(
-    setup: &OutputSetup,
-    output: &mut dyn Output,
+    setup: &mut OutputSetup,
+    output: &mut Box<dyn Output>,
     encoding: &mut EncodeSettings,
     limiter: &mut LogLimiter,
 ) -> Result<(), PluginError> {
@@ -136,7 +197,26 @@ fn drive(
             Some(t) => t.min(Instant::now() + POLL_INTERVAL),
             None => Instant::now() + POLL_INTERVAL,
         };
-        let item = setup.rx.recv_deadline(deadline);
+        let item = match setup.rx.recv_deadline(deadline) {
+            Ok(QueueItem::ReplaceOutput(r)) => {
+                let reply = r.reply.clone();
+                let outcome = replace(setup, output, encoding, *r);
+                if outcome.is_ok() {
+                    next_tick = setup.ticker.map(|t| Instant::now() + t);
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(outcome);
+                }
+                continue;
+            }
+            Ok(QueueItem::ReplaceFilter(r)) => {
+                if let Some(reply) = &r.reply {
+                    let _ = reply.send(Err("not a filter".into()));
+                }
+                continue;
+            }
+            other => other,
+        };
         let mut cx = OutputContext::new(&setup.name, encoding, &setup.stop)
             .with_undelivered(&setup.undelivered);
         match item {
@@ -152,25 +232,26 @@ fn drive(
                 check(setup, output.poll(&mut cx), limiter)?;
                 crate::message::recycle_batch(batch);
                 RunnerStats::add(&setup.stats.process_ns, start.elapsed().as_nanos() as u64);
-                continue_ticks(setup, output, &mut cx, &mut next_tick, limiter)?;
+                continue_ticks(setup, output.as_mut(), &mut cx, &mut next_tick, limiter)?;
                 if Instant::now() >= next_report {
-                    refresh_report(setup, output);
+                    refresh_report(setup, output.as_ref());
                     next_report = Instant::now() + Duration::from_secs(1);
                 }
                 continue;
             }
             Ok(QueueItem::Stop) | Err(flume::RecvTimeoutError::Disconnected) => {
                 output.stop(&mut cx);
-                refresh_report(setup, output);
+                refresh_report(setup, output.as_ref());
                 return Ok(());
             }
             Ok(QueueItem::Reopen) => check(setup, output.reopen(&mut cx), limiter)?,
+            Ok(QueueItem::ReplaceOutput(_) | QueueItem::ReplaceFilter(_)) => {}
             Err(flume::RecvTimeoutError::Timeout) => {}
         }
         check(setup, output.poll(&mut cx), limiter)?;
-        continue_ticks(setup, output, &mut cx, &mut next_tick, limiter)?;
+        continue_ticks(setup, output.as_mut(), &mut cx, &mut next_tick, limiter)?;
         if Instant::now() >= next_report {
-            refresh_report(setup, output);
+            refresh_report(setup, output.as_ref());
             next_report = Instant::now() + Duration::from_secs(1);
         }
     }

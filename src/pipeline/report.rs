@@ -158,16 +158,17 @@ impl ReportView {
 /// Starts the thread that injects `heka.all-report` every `interval`
 /// until `stop` is raised.
 pub(super) fn spawn_reporter(
-    view: Arc<ReportView>,
+    shared: Arc<super::running::Shared>,
     stop: StopSignal,
     interval: Duration,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("reporter".into()).spawn(move || {
         while !stop.wait(interval) {
-            let Some(mut pack) = view.inject_pool.get_timeout(Duration::from_secs(1)) else {
+            let Some(mut pack) = shared.inject_pool.get_timeout(Duration::from_secs(1)) else {
                 tracing::warn!("No free pack for the periodic report; skipped.");
                 continue;
             };
+            let view = shared.report_view();
             let msg = &mut pack.message;
             msg.stamp_new();
             msg.msg_type = ALL_REPORT_TYPE.as_bytes().to_vec();
@@ -178,7 +179,7 @@ pub(super) fn spawn_reporter(
                 Field::string("payload_type", "json").with_representation("file-extension"),
             );
             msg.add_field(Field::string("payload_name", "all-report"));
-            view.router.route_one(pack);
+            shared.router.route_one(pack);
         }
     })
 }

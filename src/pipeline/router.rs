@@ -26,6 +26,11 @@ pub enum QueueItem {
     Stop,
     /// Reopen files (SIGHUP).
     Reopen,
+    /// Swap the filter for a new one, carrying its state over; messages
+    /// behind this item wait in the queue, so none is lost or reordered.
+    ReplaceFilter(Box<super::filter_runner::Replacement>),
+    /// Swap the output for a new one (the old one flushes first).
+    ReplaceOutput(Box<super::output_runner::Replacement>),
 }
 
 /// Counters of one route.
@@ -123,12 +128,26 @@ impl Router {
         *self.routes.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(routes);
     }
 
-    /// Adds one route.
+    /// Adds one route, or replaces the route of the same name in place.
     pub fn add_route(&self, route: Arc<Route>) {
         let mut guard = self.routes.write().unwrap_or_else(|p| p.into_inner());
         let mut v: Vec<Arc<Route>> = guard.as_ref().clone();
-        v.push(route);
+        match v.iter_mut().find(|r| r.name == route.name) {
+            Some(slot) => *slot = route,
+            None => v.push(route),
+        }
         *guard = Arc::new(v);
+    }
+
+    /// Removes the route called `name`; producers stop sending to it at
+    /// once (a batch being routed right now may still arrive).
+    pub fn remove_route(&self, name: &str) -> Option<Arc<Route>> {
+        let mut guard = self.routes.write().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<Arc<Route>> = guard.as_ref().clone();
+        let at = v.iter().position(|r| r.name == name)?;
+        let removed = v.remove(at);
+        *guard = Arc::new(v);
+        Some(removed)
     }
 
     /// Messages routed so far.

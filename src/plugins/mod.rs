@@ -202,6 +202,12 @@ pub trait Input: Send {
     fn finish(&mut self, cx: &InputContext) {
         let _ = cx;
     }
+
+    /// Batches read but not yet fully delivered (inputs that track
+    /// delivery); a stopping input waits a moment for them.
+    fn in_flight(&self) -> usize {
+        0
+    }
 }
 
 /// Processes routed messages; may inject new ones. Runs on its own thread.
@@ -227,6 +233,25 @@ pub trait Filter {
     /// Adds plugin-specific values to the report.
     fn report(&self, report: &mut PluginReport) {
         let _ = report;
+    }
+
+    /// The state to carry into a replacement of this filter (an in-place
+    /// reload), e.g. a sandbox's globals in preservation format.
+    fn export_state(&self) -> Result<Option<String>, PluginError> {
+        Ok(None)
+    }
+
+    /// Takes over the state of the filter this one replaces.
+    fn import_state(&mut self, state: &str) -> Result<(), PluginError> {
+        let _ = state;
+        Ok(())
+    }
+
+    /// Called about once a second and after every batch (e.g. to notice a
+    /// changed script file).
+    fn poll(&mut self, cx: &mut FilterContext<'_>) -> Result<(), PluginError> {
+        let _ = cx;
+        Ok(())
     }
 }
 

@@ -2,8 +2,9 @@
 //! serve signals until it is time to stop.
 //!
 //! Signals: SIGINT/SIGTERM stop cleanly (inputs stop, queues drain,
-//! checkpoints are written), SIGHUP makes outputs reopen their files,
-//! SIGUSR1 prints the plain-text report to stdout.
+//! checkpoints are written), SIGHUP reloads the configuration (see
+//! `pipeline::reload`) and makes outputs reopen their files, SIGUSR1 prints
+//! the plain-text report to stdout.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -107,7 +108,7 @@ pub fn run(path: &Path) -> ExitCode {
         }
     };
     tracing::info!("Sandpiper started with {}", path.display());
-    let code = runtime.block_on(serve_signals(&pipeline, event_rx));
+    let code = runtime.block_on(serve_signals(&pipeline, path, event_rx));
     pipeline.shutdown();
     if let Some(pid_file) = &hekad.pid_file {
         let _ = std::fs::remove_file(pid_file);
@@ -116,7 +117,32 @@ pub fn run(path: &Path) -> ExitCode {
     code
 }
 
-async fn serve_signals(pipeline: &Pipeline, events: flume::Receiver<PipelineEvent>) -> ExitCode {
+/// Re-reads the configuration and applies the difference; on any error the
+/// running configuration stays and every error is logged.
+fn reload(pipeline: &Pipeline, path: &Path) {
+    match load_plan(path) {
+        Ok(plan) => {
+            let summary = pipeline.reload(plan);
+            if summary.errors.is_empty() {
+                tracing::info!("Configuration reloaded: {summary}");
+            } else {
+                tracing::error!("Configuration reloaded with errors: {summary}");
+            }
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                tracing::error!("Reload refused: {e}");
+            }
+            tracing::error!("The running configuration stays ({} errors).", errors.0.len());
+        }
+    }
+}
+
+async fn serve_signals(
+    pipeline: &Pipeline,
+    path: &Path,
+    events: flume::Receiver<PipelineEvent>,
+) -> ExitCode {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut int), Ok(mut term), Ok(mut hup), Ok(mut usr1)) = (
         signal(SignalKind::interrupt()),
@@ -132,7 +158,8 @@ async fn serve_signals(pipeline: &Pipeline, events: flume::Receiver<PipelineEven
             _ = int.recv() => { tracing::info!("SIGINT received."); return 0; }
             _ = term.recv() => { tracing::info!("SIGTERM received."); return 0; }
             _ = hup.recv() => {
-                tracing::info!("SIGHUP received: reopening output files.");
+                tracing::info!("SIGHUP received: reloading the configuration, reopening output files.");
+                tokio::task::block_in_place(|| reload(pipeline, path));
                 pipeline.reopen();
             }
             _ = usr1.recv() => {
@@ -145,6 +172,40 @@ async fn serve_signals(pipeline: &Pipeline, events: flume::Receiver<PipelineEven
                 }
                 Err(_) => return 0,
             },
+        }
+    }
+}
+
+/// `sandpiper reload -config PATH`: validates the configuration, then sends
+/// SIGHUP to the daemon named by its `[hekad] pid_file`.
+pub fn request_reload(path: &Path) -> ExitCode {
+    let plan = match load_plan(path) {
+        Ok(p) => p,
+        Err(errors) => {
+            print_errors(&errors);
+            return 2;
+        }
+    };
+    let Some(pid_file) = plan.hekad.pid_file.clone() else {
+        eprintln!("{}: [hekad] has no pid_file; send SIGHUP to the daemon instead", path.display());
+        return 1;
+    };
+    let pid = match std::fs::read_to_string(&pid_file).map(|t| t.trim().parse::<u32>()) {
+        Ok(Ok(pid)) => pid,
+        _ => {
+            eprintln!("cannot read a pid from {}", pid_file.display());
+            return 1;
+        }
+    };
+    let sent = std::process::Command::new("kill").arg("-HUP").arg(pid.to_string()).status();
+    match sent {
+        Ok(s) if s.success() => {
+            println!("Reload requested (SIGHUP sent to {pid}).");
+            0
+        }
+        _ => {
+            eprintln!("could not signal process {pid}");
+            1
         }
     }
 }

@@ -144,6 +144,19 @@ impl Filter for SandboxFilter {
             }
         }
     }
+
+    fn export_state(&self) -> Result<Option<String>, PluginError> {
+        match &self.sandbox {
+            Some(s) => s.preservation_data().map_err(|e| PluginError::Failed(e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    fn import_state(&mut self, state: &str) -> Result<(), PluginError> {
+        let result = self.sandbox()?.restore(state);
+        self.pending.route(&self.path);
+        result.map_err(|e| PluginError::Failed(e.to_string()))
+    }
 }
 
 struct Factory {

@@ -201,6 +201,10 @@ impl Input for LogstreamerInput {
         Ok(())
     }
 
+    fn in_flight(&self) -> usize {
+        self.streams.values().map(|s| s.tracker.in_flight()).sum()
+    }
+
     fn finish(&mut self, _cx: &InputContext) {
         for (name, s) in self.streams.iter_mut() {
             if s.tracker.in_flight() > 0 {
