@@ -8,6 +8,7 @@ mod common;
 
 mod cli;
 mod logstreamer;
+mod reload;
 mod sandbox_plugins;
 mod sandboxes;
 mod tcp;

@@ -1,0 +1,157 @@
+//! Reloading without a restart: SIGHUP applies a changed configuration
+//! while data flows; a filter replaced in place keeps its state and loses
+//! no message; a broken new configuration or script leaves the old one
+//! running.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::common::{Daemon, cat_json, wait_for};
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/lua")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn config(logs: &Path, generation: u32, script: &str) -> String {
+    format!(
+        r#"
+[hekad]
+base_dir = "base"
+report_interval = 0
+[LogstreamerInput]
+log_directory = "{logs}"
+file_match = 'app\.log'
+check_data_interval = "10ms"
+[counter]
+type = "SandboxFilter"
+filename = "{script}"
+message_matcher = "Type == 'logfile'"
+ticker_interval = 1
+timer_event_on_shutdown = true
+[counter.config]
+generation = {generation}
+[out]
+type = "FileOutput"
+message_matcher = "Type == 'heka.sandbox-output' || Type == 'heka.sandbox-terminated'"
+path = "out.dat"
+encoder = "ProtobufEncoder"
+flush_interval = 0
+"#,
+        logs = logs.display()
+    )
+}
+
+/// Appends numbered lines until stopped; returns how many it wrote.
+fn writer(
+    path: std::path::PathBuf,
+    stop: Arc<AtomicBool>,
+    written: Arc<AtomicU64>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+        while !stop.load(Ordering::Relaxed) {
+            let n = written.load(Ordering::Relaxed);
+            let batch: String = (n..n + 20).map(|i| format!("line {i}\n")).collect();
+            f.write_all(batch.as_bytes()).unwrap();
+            written.fetch_add(20, Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    })
+}
+
+fn counts(out: &Path) -> Vec<(u64, u64)> {
+    if !out.exists() {
+        return Vec::new();
+    }
+    cat_json(out)
+        .iter()
+        .filter_map(|m| m["payload"].as_str().map(str::to_string))
+        .filter_map(|p| {
+            let mut it =
+                p.split(' ').map(|kv| kv.split('=').nth(1).unwrap_or("").parse::<u64>().ok());
+            Some((it.next()??, it.next()??))
+        })
+        .collect()
+}
+
+#[test]
+fn twenty_sighup_reloads_under_load_lose_and_double_count_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let script = fixture("counter_v.lua");
+    let d = Daemon::start(dir.path(), "c.toml", &config(&logs, 0, &script));
+    let (stop, written) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
+    let w = writer(logs.join("app.log"), Arc::clone(&stop), Arc::clone(&written));
+    for generation in 1..=20 {
+        std::thread::sleep(Duration::from_millis(100));
+        std::fs::write(dir.path().join("c.toml"), config(&logs, generation, &script)).unwrap();
+        d.signal("HUP");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    w.join().unwrap();
+    let total = written.load(Ordering::Relaxed);
+    let out = dir.path().join("base/out.dat");
+    // Wait for a tick that has seen every line, from the last generation.
+    wait_for(Duration::from_secs(20), || {
+        counts(&out).iter().any(|(c, g)| *c == total && *g == 20).then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!("expected count={total} generation=20, got {:?}", counts(&out).last())
+    });
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(err.matches("Configuration reloaded: ").count(), 20, "{err}");
+    assert!(err.contains("replaced: counter"), "{err}");
+    let all = counts(&out);
+    assert!(all.iter().all(|(c, _)| *c <= total), "never more than written: {all:?}");
+    assert!(all.windows(2).all(|w| w[1].0 >= w[0].0), "the count never goes back: {all:?}");
+    assert_eq!(all.last().map(|x| x.0), Some(total), "final count at shutdown");
+}
+
+#[test]
+fn a_broken_reload_leaves_the_running_version_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(logs.join("app.log"), "one\ntwo\n").unwrap();
+    let script = fixture("counter_v.lua");
+    let d = Daemon::start(dir.path(), "c.toml", &config(&logs, 1, &script));
+    let out = dir.path().join("base/out.dat");
+    wait_for(Duration::from_secs(10), || counts(&out).iter().any(|c| *c == (2, 1)).then_some(()))
+        .unwrap();
+    // A config error: refused as a whole.
+    std::fs::write(
+        dir.path().join("c.toml"),
+        config(&logs, 2, &script) + "\n[bogus]\ntype = 'NoSuchOutput'\n",
+    )
+    .unwrap();
+    d.signal("HUP");
+    // A script with a syntax error: refused at validation.
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::write(dir.path().join("c.toml"), config(&logs, 3, &fixture("syntax_error.lua")))
+        .unwrap();
+    d.signal("HUP");
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(logs.join("app.log"))
+        .unwrap()
+        .write_all(b"three\n")
+        .unwrap();
+    wait_for(Duration::from_secs(10), || counts(&out).iter().any(|c| *c == (3, 1)).then_some(()))
+        .unwrap_or_else(|| panic!("old version still counting: {:?}", counts(&out)));
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("Reload refused") && err.contains("NoSuchOutput"), "{err}");
+    assert!(err.contains("syntax_error.lua:4"), "{err}");
+    assert_eq!(err.matches("The running configuration stays").count(), 2, "{err}");
+}
