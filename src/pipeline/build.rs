@@ -263,6 +263,34 @@ fn ticker(seconds: Option<u64>) -> Option<Duration> {
     seconds.filter(|s| *s > 0).map(Duration::from_secs)
 }
 
+/// Builds one filter from its section (also used for filters loaded at run
+/// time by a SandboxManagerFilter).
+pub fn filter_plan(
+    hekad: &HekadConfig,
+    s: &PluginSection,
+    decoders: &HashMap<String, Arc<dyn DecoderFactory>>,
+) -> Result<FilterPlan, ConfigError> {
+    let CommonConfig::Filter(common) = &s.common else {
+        return Err(section_error(s, Some("type"), "not a filter"));
+    };
+    let (factory, defaults) = match construct(hekad, s, decoders)? {
+        (Built::Filter(f), d) => (f, d),
+        _ => return Err(section_error(s, Some("type"), "not a filter")),
+    };
+    let matcher = compile_matcher(s, common.message_matcher.as_ref(), defaults.matcher)?;
+    Ok(FilterPlan {
+        name: s.name.clone(),
+        section: s.clone(),
+        type_name: s.type_name.clone(),
+        factory,
+        matcher,
+        signer: common.message_signer.clone(),
+        ticker: ticker(common.ticker_interval.or(defaults.ticker_interval)),
+        can_exit: common.can_exit.unwrap_or(defaults.can_exit),
+        retries: common.retries,
+    })
+}
+
 /// Builds the whole plan, or returns every error found.
 pub fn build(config: &Config) -> Result<Plan, ConfigErrors> {
     let mut errors = Vec::new();
@@ -344,30 +372,9 @@ pub fn build(config: &Config) -> Result<Plan, ConfigErrors> {
                     ticker_interval: common.ticker_interval.unwrap_or(0),
                 });
             }
-            (Category::Filter, CommonConfig::Filter(common)) => {
-                let (factory, defaults) = match construct(&config.hekad, s, &templates.decoders) {
-                    Ok((Built::Filter(f), d)) => (f, d),
-                    Ok(_) => {
-                        errors.push(section_error(s, Some("type"), "not a filter"));
-                        continue;
-                    }
-                    Err(e) => {
-                        errors.push(e);
-                        continue;
-                    }
-                };
-                match compile_matcher(s, common.message_matcher.as_ref(), defaults.matcher) {
-                    Ok(matcher) => plan.filters.push(FilterPlan {
-                        name: s.name.clone(),
-                        section: s.clone(),
-                        type_name: s.type_name.clone(),
-                        factory,
-                        matcher,
-                        signer: common.message_signer.clone(),
-                        ticker: ticker(common.ticker_interval.or(defaults.ticker_interval)),
-                        can_exit: common.can_exit.unwrap_or(defaults.can_exit),
-                        retries: common.retries,
-                    }),
+            (Category::Filter, CommonConfig::Filter(_)) => {
+                match filter_plan(&config.hekad, s, &templates.decoders) {
+                    Ok(f) => plan.filters.push(f),
                     Err(e) => errors.push(e),
                 }
             }

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::config::HekadConfig;
 use crate::config::RetryConfig;
 use crate::message::{PackPool, PackRef, time::now_ns};
-use crate::plugins::context::{InjectPath, Injections, RouteSink, StopSignal};
+use crate::plugins::context::{InjectPath, Injections, PluginManager, RouteSink, StopSignal};
 use crate::plugins::{Filter, FilterContext, FilterEnv, FilterFactory, PluginError, PluginReport};
 
 use super::Events;
@@ -50,6 +51,10 @@ pub struct FilterSetup {
     pub stop: StopSignal,
     /// Pipeline events (shutdown requests).
     pub events: Events,
+    /// Changes the running pipeline (SandboxManagerFilter).
+    pub manager: Option<Arc<dyn PluginManager>>,
+    /// `[hekad]` settings.
+    pub hekad: Arc<HekadConfig>,
 }
 
 /// A new version of a running filter (in-place reload).
@@ -87,6 +92,8 @@ fn filter_env(setup: &FilterSetup) -> FilterEnv {
         name: setup.name.clone(),
         hostname: setup.hostname.clone(),
         inject: inject_path(setup),
+        manager: setup.manager.clone(),
+        hekad: Arc::clone(&setup.hekad),
     }
 }
 

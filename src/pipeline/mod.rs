@@ -81,7 +81,9 @@ impl Pipeline {
         report_interval: Option<Duration>,
     ) -> std::io::Result<Pipeline> {
         let hekad = plan.hekad;
-        let shared = Arc::new(Shared {
+        let shared = Arc::new_cyclic(|me| Shared {
+            me: me.clone(),
+            hekad_arc: Arc::new(hekad.clone()),
             router: Arc::new(Router::new()),
             input_pool: PackPool::new(hekad.poolsize),
             inject_pool: PackPool::new(hekad.poolsize),

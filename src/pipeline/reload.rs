@@ -226,7 +226,7 @@ pub(crate) fn apply(shared: &Shared, plan: Plan) -> ReloadSummary {
             p.inputs = stay;
             gone
         };
-        let mut split = |list: &mut Vec<RunningPlugin>| {
+        let split = |list: &mut Vec<RunningPlugin>| {
             let (gone, stay): (Vec<_>, Vec<_>) = std::mem::take(list)
                 .into_iter()
                 .partition(|r| r.section.is_some() && !keep.contains(&r.info.name));

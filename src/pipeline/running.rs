@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::config::{HekadConfig, PluginSection};
 use crate::message::PackPool;
 use crate::plugins::RouteSink;
-use crate::plugins::context::{InputContext, InputStats, StopSignal, Undelivered};
+use crate::plugins::context::{InputContext, InputStats, PluginManager, StopSignal, Undelivered};
 
 use super::build::{FilterPlan, InputPlan, OutputPlan};
 use super::input_runner::{self, InputReturn};
@@ -24,8 +24,6 @@ use super::{Events, MAX_BATCH, PluginInfo, filter_runner, output_runner};
 pub(crate) struct RunningInput {
     pub info: PluginInfo,
     pub section: PluginSection,
-    /// Splitter and decoder section names it uses.
-    pub uses: Vec<String>,
     pub decoder: Option<String>,
     pub stats: Arc<InputStats>,
     pub stop: StopSignal,
@@ -69,6 +67,10 @@ pub(crate) struct Shared {
     pub undelivered: Undelivered,
     pub decoder_handles: Arc<Mutex<Vec<JoinHandle<()>>>>,
     pub plugins: Mutex<Plugins>,
+    /// Itself, for handing out [`PluginManager`] handles to filters.
+    pub me: std::sync::Weak<Shared>,
+    /// `hekad` shared with plugin factories.
+    pub hekad_arc: Arc<HekadConfig>,
 }
 
 /// Packs per batch for a pool: small pools get small batches so inputs and
@@ -153,6 +155,8 @@ impl Shared {
             stats: Arc::clone(&stats),
             stop: self.plugin_stop.clone(),
             events: self.events.clone(),
+            manager: Some(Arc::new(Manager(self.me.clone())) as Arc<dyn PluginManager>),
+            hekad: Arc::clone(&self.hekad_arc),
         })?;
         self.router.add_route(Arc::clone(&route));
         Ok(RunningPlugin {
@@ -169,8 +173,6 @@ impl Shared {
     pub fn start_input(&self, i: InputPlan) -> std::io::Result<RunningInput> {
         let stats = Arc::new(InputStats::default());
         let stop = StopSignal::new();
-        let mut uses = vec![i.splitter_name.clone()];
-        uses.extend(i.decoder.as_ref().map(|(n, _)| n.clone()));
         let decoder = i.decoder.as_ref().map(|(n, _)| n.clone());
         let streams = Arc::new(StreamSetup {
             input_name: i.name.clone(),
@@ -201,7 +203,6 @@ impl Shared {
         Ok(RunningInput {
             info: PluginInfo { name: i.name, type_name: i.type_name },
             section: i.section,
-            uses,
             decoder,
             stats,
             stop,
@@ -319,6 +320,85 @@ impl Shared {
                 .collect(),
             filters: p.filters.iter().map(view).collect(),
             outputs: p.outputs.iter().map(view).collect(),
+        }
+    }
+}
+
+/// The [`PluginManager`] filters get: loads, unloads and reloads filters
+/// started at run time (SandboxManagerFilter's dynamic sandboxes).
+struct Manager(std::sync::Weak<Shared>);
+
+impl Manager {
+    fn shared(&self) -> Result<Arc<Shared>, String> {
+        self.0.upgrade().ok_or_else(|| "the pipeline is shutting down".to_string())
+    }
+
+    fn plan(shared: &Shared, section: &PluginSection) -> Result<FilterPlan, String> {
+        super::build::filter_plan(&shared.hekad, section, &std::collections::HashMap::new())
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl PluginManager for Manager {
+    fn load_filter(&self, section: PluginSection) -> Result<(), String> {
+        let shared = self.shared()?;
+        if shared.shutting_down.is_set() {
+            return Err("the pipeline is shutting down".into());
+        }
+        let name = section.name.clone();
+        {
+            let p = shared.lock();
+            let taken = p.filters.iter().chain(&p.outputs).any(|r| r.info.name == name)
+                || p.inputs.iter().any(|r| r.info.name == name);
+            if taken {
+                return Err(format!("a plugin named '{name}' is already running"));
+            }
+        }
+        let plan = Self::plan(&shared, &section)?;
+        let running = shared.start_filter(plan, None).map_err(|e| e.to_string())?;
+        shared.lock().filters.push(running);
+        tracing::info!(plugin = %name, "Dynamic filter loaded.");
+        Ok(())
+    }
+
+    fn unload_filter(&self, name: &str) -> Result<(), String> {
+        let shared = self.shared()?;
+        let running = {
+            let mut p = shared.lock();
+            let at = p.filters.iter().position(|r| r.info.name == name && r.section.is_none());
+            at.map(|at| p.filters.remove(at))
+        };
+        let running = running.ok_or_else(|| format!("no dynamic filter named '{name}'"))?;
+        shared.stop_plugin(running);
+        tracing::info!(plugin = %name, "Dynamic filter unloaded.");
+        Ok(())
+    }
+
+    fn reload_filter(&self, section: PluginSection) -> Result<(), String> {
+        let shared = self.shared()?;
+        let name = section.name.clone();
+        let plan = Self::plan(&shared, &section)?;
+        let mut running = {
+            let mut p = shared.lock();
+            let at = p.filters.iter().position(|r| r.info.name == name);
+            at.map(|at| p.filters.remove(at))
+        }
+        .ok_or_else(|| format!("no filter named '{name}'"))?;
+        let outcome = shared.replace_filter(&mut running, plan);
+        shared.lock().filters.push(running);
+        outcome
+    }
+
+    fn loaded_filters(&self) -> Vec<String> {
+        match self.0.upgrade() {
+            Some(shared) => shared
+                .lock()
+                .filters
+                .iter()
+                .filter(|r| r.section.is_none())
+                .map(|r| r.info.name.clone())
+                .collect(),
+            None => Vec::new(),
         }
     }
 }

@@ -344,6 +344,23 @@ impl Injector for Injections {
     }
 }
 
+/// Lets a filter change the running pipeline: SandboxManagerFilter loads,
+/// unloads and reloads sandbox filters with it.
+pub trait PluginManager: Send + Sync {
+    /// Builds and starts a filter from its section (`section.name` must not
+    /// be in use). The section is validated as a config file's would be.
+    fn load_filter(&self, section: crate::config::PluginSection) -> Result<(), String>;
+    /// Drains and stops a filter started by [`load_filter`](Self::load_filter)
+    /// (its sandbox state is preserved if configured).
+    fn unload_filter(&self, name: &str) -> Result<(), String>;
+    /// Replaces a running filter in place from a new section (new script or
+    /// settings); its state is carried over and no message is lost. On
+    /// error the running version stays.
+    fn reload_filter(&self, section: crate::config::PluginSection) -> Result<(), String>;
+    /// Names of the filters started by `load_filter` that are running.
+    fn loaded_filters(&self) -> Vec<String>;
+}
+
 /// What a filter factory gets on the filter's thread.
 #[derive(Clone)]
 pub struct FilterEnv {
@@ -353,6 +370,10 @@ pub struct FilterEnv {
     pub hostname: String,
     /// Injection path (sandbox filters inject from inside Lua calls).
     pub inject: InjectPath,
+    /// Changes the running pipeline (for SandboxManagerFilter).
+    pub manager: Option<Arc<dyn PluginManager>>,
+    /// `[hekad]` settings (base_dir, share_dir, limits).
+    pub hekad: Arc<crate::config::HekadConfig>,
 }
 
 /// What a decoder factory gets on the thread that will run the decoder.
