@@ -126,8 +126,7 @@ fn a_broken_reload_leaves_the_running_version_in_place() {
     let script = fixture("counter_v.lua");
     let d = Daemon::start(dir.path(), "c.toml", &config(&logs, 1, &script));
     let out = dir.path().join("base/out.dat");
-    wait_for(Duration::from_secs(10), || counts(&out).iter().any(|c| *c == (2, 1)).then_some(()))
-        .unwrap();
+    wait_for(Duration::from_secs(10), || counts(&out).contains(&(2, 1)).then_some(())).unwrap();
     // A config error: refused as a whole.
     std::fs::write(
         dir.path().join("c.toml"),
@@ -147,7 +146,7 @@ fn a_broken_reload_leaves_the_running_version_in_place() {
         .unwrap()
         .write_all(b"three\n")
         .unwrap();
-    wait_for(Duration::from_secs(10), || counts(&out).iter().any(|c| *c == (3, 1)).then_some(()))
+    wait_for(Duration::from_secs(10), || counts(&out).contains(&(3, 1)).then_some(()))
         .unwrap_or_else(|| panic!("old version still counting: {:?}", counts(&out)));
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
