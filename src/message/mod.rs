@@ -14,5 +14,5 @@ pub use framing::{
     MAX_HEADER_SIZE, RECORD_SEPARATOR, Scan, Signer, UNIT_SEPARATOR, authenticate, hmac_digest,
     max_record_size, scan_record, write_framed,
 };
-pub use pack::{DeliveryGuard, Pack, PackMut, PackPool, PackRef, recycle_batch};
+pub use pack::{DeliveryGuard, Pack, PackMut, PackPool, PackRef, hold_guard, recycle_batch};
 pub use schema::{DEFAULT_SEVERITY, Field, FieldValue, Message, Scalar, ValueType};

@@ -47,6 +47,17 @@ pub struct Pack {
 /// has been fully handled.
 pub type DeliveryGuard = Arc<dyn std::any::Any + Send + Sync>;
 
+/// Keeps `pack`'s delivery guard in `held` (once per batch: consecutive
+/// messages usually share one), for outputs that write later than they
+/// accept messages; clear `held` once the bytes are written.
+pub fn hold_guard(held: &mut Vec<DeliveryGuard>, pack: &Pack) {
+    if let Some(g) = &pack.guard
+        && !held.last().is_some_and(|last| Arc::ptr_eq(last, g))
+    {
+        held.push(Arc::clone(g));
+    }
+}
+
 impl Pack {
     /// The protobuf bytes when they are known to match the message
     /// (received from the wire, or encoded since the last change).

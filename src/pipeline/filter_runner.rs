@@ -301,15 +301,7 @@ fn handle_result(
     result: Result<(), PluginError>,
     limiter: &mut LogLimiter,
 ) -> Result<(), PluginError> {
-    match result {
-        Ok(()) => Ok(()),
-        Err(PluginError::Failed(msg)) => {
-            RunnerStats::add(&setup.stats.failures, 1);
-            limiter.warn(&setup.name, &msg);
-            Ok(())
-        }
-        Err(fatal) => Err(fatal),
-    }
+    setup.stats.absorb_failure(&setup.name, result, limiter)
 }
 
 fn refresh_report(setup: &FilterSetup, filter: &dyn Filter) {

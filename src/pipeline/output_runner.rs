@@ -285,15 +285,7 @@ fn check(
     result: Result<(), PluginError>,
     limiter: &mut LogLimiter,
 ) -> Result<(), PluginError> {
-    match result {
-        Ok(()) => Ok(()),
-        Err(PluginError::Failed(msg)) => {
-            RunnerStats::add(&setup.stats.failures, 1);
-            limiter.warn(&setup.name, &msg);
-            Ok(())
-        }
-        Err(fatal) => Err(fatal),
-    }
+    setup.stats.absorb_failure(&setup.name, result, limiter)
 }
 
 fn refresh_report(setup: &OutputSetup, output: &dyn Output) {

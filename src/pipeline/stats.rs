@@ -58,6 +58,24 @@ impl RunnerStats {
         *self.plugin.lock().unwrap_or_else(|p| p.into_inner()) = report;
     }
 
+    /// Counts and logs a failed message (`Failed`) and lets the plugin go
+    /// on; any other error ends the plugin (and goes to its retry policy).
+    pub fn absorb_failure(
+        &self,
+        plugin: &str,
+        result: Result<(), crate::plugins::PluginError>,
+        limiter: &mut super::log_limit::LogLimiter,
+    ) -> Result<(), crate::plugins::PluginError> {
+        match result {
+            Err(crate::plugins::PluginError::Failed(msg)) => {
+                Self::add(&self.failures, 1);
+                limiter.warn(plugin, &msg);
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
     /// Marks the plugin as stopped for good.
     pub fn set_stopped(&self, reason: String) {
         *self.stopped.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);

@@ -110,3 +110,15 @@ pub fn terminated_message(msg: &mut Message, plugin: &str, error: &str, hostname
     msg.payload = error.as_bytes().to_vec();
     msg.add_field(Field::string("plugin", plugin));
 }
+
+/// Stops a sandbox cleanly: a last `timer_event` when
+/// `timer_event_on_shutdown` is set, then `stop` (which preserves state).
+pub fn shut_down(sandbox: Option<Sandbox>, timer_on_shutdown: bool, plugin: &str) {
+    let Some(mut s) = sandbox else { return };
+    if timer_on_shutdown && let Err(t) = s.timer_event(crate::message::time::now_ns()) {
+        tracing::warn!(plugin, "timer_event at shutdown failed: {}", t.message);
+    }
+    if let Err(e) = s.stop() {
+        tracing::error!(plugin, "Saving sandbox state failed: {e}");
+    }
+}

@@ -11,7 +11,7 @@ use crate::config::{Category, ConfigError};
 use crate::message::{PackMut, PackRef};
 use crate::plugins::context::InjectPath;
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
-use crate::plugins::sandbox::{report_stats, sandbox_config, terminated_message};
+use crate::plugins::sandbox::{report_stats, sandbox_config, shut_down, terminated_message};
 use crate::plugins::{Filter, FilterContext, FilterEnv, FilterFactory, PluginError, PluginReport};
 use crate::sandbox::{ProcessStatus, Sandbox, SandboxConfig, SandboxHost, SandboxKind, Terminated};
 
@@ -122,18 +122,8 @@ impl Filter for SandboxFilter {
     }
 
     fn stop(&mut self, _cx: &mut FilterContext<'_>) {
-        if self.timer_on_shutdown
-            && let Some(s) = self.sandbox.as_mut()
-            && let Err(t) = s.timer_event(crate::message::time::now_ns())
-        {
-            tracing::warn!(plugin = %self.name, "timer_event at shutdown failed: {}", t.message);
-        }
+        shut_down(self.sandbox.take(), self.timer_on_shutdown, &self.name);
         self.pending.route(&self.path);
-        if let Some(s) = self.sandbox.take()
-            && let Err(e) = s.stop()
-        {
-            tracing::error!(plugin = %self.name, "Saving sandbox state failed: {e}");
-        }
     }
 
     fn report(&self, report: &mut PluginReport) {

@@ -11,7 +11,6 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -201,11 +200,7 @@ impl Output for FileOutput {
     ) -> Result<(), PluginError> {
         if cx.encode(pack, &mut self.buf)? == Encoded::Output {
             self.pending += 1;
-            if let Some(g) = &pack.guard
-                && !self.guards.last().is_some_and(|last| Arc::ptr_eq(last, g))
-            {
-                self.guards.push(Arc::clone(g));
-            }
+            crate::message::hold_guard(&mut self.guards, pack);
         }
         if self.buf.len() >= 1 << 20 && self.flush_due() {
             self.flush()?;
@@ -295,6 +290,7 @@ mod tests {
     use crate::message::{Message, PackMut};
     use crate::plugins::context::{EncodeSettings, StopSignal};
     use crate::plugins::encoders::payload::{PayloadEncoder, PayloadEncoderConfig};
+    use std::sync::Arc;
 
     fn settings(path: PathBuf, count: u64, interval_ms: u64, and: bool) -> Settings {
         Settings {

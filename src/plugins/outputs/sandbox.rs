@@ -5,7 +5,7 @@
 use crate::config::{Category, ConfigError};
 use crate::message::PackRef;
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
-use crate::plugins::sandbox::{report_stats, sandbox_config};
+use crate::plugins::sandbox::{report_stats, sandbox_config, shut_down};
 use crate::plugins::{Output, OutputContext, OutputFactory, PluginError, PluginReport};
 use crate::sandbox::{NoHost, ProcessStatus, Sandbox, SandboxConfig, SandboxKind};
 
@@ -50,17 +50,7 @@ impl Output for SandboxOutput {
     }
 
     fn stop(&mut self, _cx: &mut OutputContext<'_>) {
-        if self.timer_on_shutdown
-            && let Some(s) = self.sandbox.as_mut()
-            && let Err(t) = s.timer_event(crate::message::time::now_ns())
-        {
-            tracing::warn!(plugin = %self.name, "timer_event at shutdown failed: {}", t.message);
-        }
-        if let Some(s) = self.sandbox.take()
-            && let Err(e) = s.stop()
-        {
-            tracing::error!(plugin = %self.name, "Saving sandbox state failed: {e}");
-        }
+        shut_down(self.sandbox.take(), self.timer_on_shutdown, &self.name);
     }
 
     fn report(&self, report: &mut PluginReport) {

@@ -200,11 +200,7 @@ impl Output for TcpOutput {
         if cx.encode(pack, &mut self.buf)? == Encoded::Output {
             self.since_connect += 1;
             self.pending += 1;
-            if let Some(g) = &pack.guard
-                && !self.guards.last().is_some_and(|l| Arc::ptr_eq(l, g))
-            {
-                self.guards.push(Arc::clone(g));
-            }
+            crate::message::hold_guard(&mut self.guards, pack);
         }
         if self.buf.len() >= 256 * 1024 {
             self.send(cx)?;
