@@ -153,5 +153,54 @@ fn decoder(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, filter, decoder);
+/// The shipped `http_status.lua` (a circular buffer of status classes per
+/// minute) on decoded messages, and a sandbox's idle memory above an empty
+/// Lua state.
+fn shipped_http_status(c: &mut Criterion) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut cfg = SandboxConfig::new(
+        SandboxKind::Filter,
+        "http_status",
+        root.join("sandboxes/filters/http_status.lua"),
+    );
+    cfg.module_directories = vec![root.join("lua_modules")];
+    let mut sb =
+        Sandbox::new(cfg, Box::new(PoolHost(PackPool::new(4)))).expect("http_status loads");
+    let packs: Vec<PackRef> = (0..1024).map(decoded).collect();
+    let mut group = c.benchmark_group("http_status");
+    group.throughput(Throughput::Elements(1));
+    let mut i = 0;
+    group.bench_function("process_message", |b| {
+        b.iter(|| {
+            i = (i + 1) & 1023;
+            black_box(sb.process_message(black_box(&packs[i])))
+        })
+    });
+    group.finish();
+    let (_dir, path) = script("idle.lua", "function process_message() return 0 end");
+    let idle = Sandbox::new(
+        SandboxConfig::new(SandboxKind::Filter, "idle", &path),
+        Box::new(PoolHost(PackPool::new(1))),
+    )
+    .expect("idle loads");
+    let bare = mlua::Lua::new_with(
+        mlua::StdLib::COROUTINE
+            | mlua::StdLib::TABLE
+            | mlua::StdLib::STRING
+            | mlua::StdLib::UTF8
+            | mlua::StdLib::MATH
+            | mlua::StdLib::OS
+            | mlua::StdLib::PACKAGE,
+        mlua::LuaOptions::default(),
+    )
+    .expect("bare state");
+    eprintln!(
+        "idle sandbox: {} B of Lua memory; an empty Lua state with the same libraries: {} B; difference {} B",
+        idle.stats().memory,
+        bare.used_memory(),
+        idle.stats().memory.saturating_sub(bare.used_memory())
+    );
+}
+
+criterion_group!(benches, filter, decoder, shipped_http_status);
 criterion_main!(benches);
