@@ -8,7 +8,8 @@ use clap::{Parser, Subcommand};
 
 /// mimalloc: the pipeline and the Lua states allocate many small, short-lived
 /// objects (captures, field tables); it is markedly faster than glibc's malloc
-/// for that pattern (see BENCHMARKS.md).
+/// for that pattern (see BENCHMARKS.md). Built without transparent huge
+/// pages, which otherwise inflate the resident size of its arenas.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use sandpiper::tools;

@@ -5,7 +5,9 @@
 //! file at each interval boundary, with `path` formatted by strftime.
 //!
 //! Messages count as delivered (their input may checkpoint past them) only
-//! once their bytes have been written to the file.
+//! once their bytes have been written to the file. Whatever the flush
+//! settings, 1 MiB of buffered output is written at once, so memory stays
+//! bounded.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -54,6 +56,9 @@ impl Default for FileOutputConfig {
         }
     }
 }
+
+/// Bytes buffered before a write happens regardless of the flush settings.
+const MAX_BUFFER: usize = 1 << 20;
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -202,7 +207,9 @@ impl Output for FileOutput {
             self.pending += 1;
             crate::message::hold_guard(&mut self.guards, pack);
         }
-        if self.buf.len() >= 1 << 20 && self.flush_due() {
+        // Memory stays bounded whatever the flush settings: a full buffer
+        // is written at once.
+        if self.buf.len() >= MAX_BUFFER {
             self.flush()?;
         }
         Ok(())
