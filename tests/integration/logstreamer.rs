@@ -224,3 +224,18 @@ fn sighup_reopens_the_file_output() {
     assert_eq!(read(&dir.path().join("base/out.log.old")), b"before\n");
     d.stop();
 }
+
+#[test]
+fn bytes_that_are_not_utf8_pass_through_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let content: &[u8] = b"caf\xe9 latin-1\n\xff\xfe binary \x00 nul\nplain\n";
+    std::fs::write(logs.join("access.log"), content).unwrap();
+    let out = dir.path().join("base/out.log");
+    let d = Daemon::start(dir.path(), "c.toml", &file_output_config(&logs, ""));
+    wait_for(Duration::from_secs(10), || (read(&out) == content).then_some(()))
+        .unwrap_or_else(|| panic!("got {:?}", String::from_utf8_lossy(&read(&out))));
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+}

@@ -12,3 +12,4 @@ mod reload;
 mod sandbox_plugins;
 mod sandboxes;
 mod tcp;
+mod tools;
