@@ -3,6 +3,7 @@
 
 pub mod ack;
 pub mod build;
+mod decode;
 mod filter_runner;
 mod input_runner;
 pub mod log_limit;

@@ -7,16 +7,14 @@
 //! get a thread of their own per stream, fed through a bounded channel, so a
 //! stream's messages keep their order either way.
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use crate::message::{DeliveryGuard, Field, PackMut, PackPool, time::now_ns, uuid};
+use crate::message::{DeliveryGuard, PackMut, PackPool, time::now_ns, uuid};
 use crate::plugins::context::{InputStats, InputStream, StreamFactory, StreamHeaders};
-use crate::plugins::{
-    DecodeFailure, DecodeOut, Decoder, DecoderFactory, PluginError, Split, Splitter,
-    SplitterFactory,
-};
+use crate::plugins::{Decoder, DecoderFactory, PluginError, Split, Splitter, SplitterFactory};
 
+use super::decode::{DecodeStep, DecoderThreads, spawn_decoder_threads};
 use super::log_limit::LogLimiter;
 use super::router::Router;
 
@@ -70,7 +68,7 @@ pub struct StreamSetup {
 }
 
 impl StreamSetup {
-    fn decoder_env(&self) -> crate::plugins::DecoderEnv {
+    pub(crate) fn decoder_env(&self) -> crate::plugins::DecoderEnv {
         crate::plugins::DecoderEnv { pool: self.pool.clone(), input_name: self.input_name.clone() }
     }
 }
@@ -106,159 +104,10 @@ impl StreamFactory for StreamSetup {
     }
 }
 
-/// Decodes packs and handles failures (shared by inline and thread stages).
-struct DecodeStep<D> {
-    decoder: D,
-    options: DecodeOptions,
-    input_name: String,
-    stats: Arc<InputStats>,
-    limiter: LogLimiter,
-    pool: PackPool,
-}
-
-impl<D: std::ops::DerefMut<Target = T>, T: Decoder + ?Sized> DecodeStep<D> {
-    fn new(decoder: D, setup: &StreamSetup) -> Self {
-        DecodeStep {
-            decoder,
-            options: setup.decode_options,
-            input_name: setup.input_name.clone(),
-            stats: Arc::clone(&setup.stats),
-            limiter: LogLimiter::new(),
-            pool: setup.pool.clone(),
-        }
-    }
-
-    fn decode_all(&mut self, packs: &mut Vec<PackMut>, out: &mut Vec<PackMut>) {
-        for pack in packs.drain(..) {
-            let mut dout = DecodeOut::new(out, &self.pool);
-            if let Err(failure) = self.decoder.decode(pack, &mut dout) {
-                self.failed(failure, out);
-            }
-        }
-    }
-
-    fn failed(&mut self, failure: DecodeFailure, out: &mut Vec<PackMut>) {
-        InputStats::inc(&self.stats.decode_failures);
-        if self.options.log_decode_failures {
-            self.limiter.warn(&self.input_name, &format!("Decode failure: {}", failure.message));
-        }
-        if self.options.send_decode_failures
-            && let Some(mut pack) = failure.pack
-        {
-            pack.message.add_field(Field::bool("decode_failure", true));
-            pack.message.add_field(Field::string("decode_error", failure.message));
-            pack.invalidate_bytes();
-            out.push(pack);
-        }
-    }
-}
-
 enum Stage {
     None,
     Inline(DecodeStep<Box<dyn Decoder + Send>>),
     Threads(DecoderThreads),
-}
-
-/// Whose batch may be routed next, so parallel decoder threads keep the
-/// stream's order.
-struct Turn {
-    next: Mutex<u64>,
-    changed: Condvar,
-}
-
-impl Turn {
-    fn wait_for(&self, seq: u64) {
-        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-        while *next != seq {
-            next = self.changed.wait(next).unwrap_or_else(|p| p.into_inner());
-        }
-    }
-
-    fn pass(&self) {
-        *self.next.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        self.changed.notify_all();
-    }
-}
-
-/// Decoder threads of one stream: batches go round-robin, each numbered;
-/// a thread routes its decoded batch only when every earlier batch has
-/// been routed, so messages leave in the order they were read.
-struct DecoderThreads {
-    senders: Vec<flume::Sender<(u64, Vec<PackMut>)>>,
-    next_thread: usize,
-    next_seq: u64,
-}
-
-impl DecoderThreads {
-    /// Hands a batch to the next thread; gives it back if that thread died.
-    fn send(&mut self, batch: Vec<PackMut>) -> Result<(), Vec<PackMut>> {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let tx = &self.senders[self.next_thread];
-        self.next_thread = (self.next_thread + 1) % self.senders.len();
-        tx.send((seq, batch)).map_err(|flume::SendError((_, b))| b)
-    }
-}
-
-fn spawn_decoder_threads(
-    factory: &Arc<dyn DecoderFactory>,
-    setup: &StreamSetup,
-) -> Result<DecoderThreads, PluginError> {
-    let turn = Arc::new(Turn { next: Mutex::new(0), changed: Condvar::new() });
-    let mut senders = Vec::new();
-    for i in 0..setup.decoder_threads.max(1) {
-        let (tx, rx) = flume::bounded::<(u64, Vec<PackMut>)>(4);
-        let (ready_tx, ready_rx) = flume::bounded::<Result<(), String>>(1);
-        let env = setup.decoder_env();
-        let factory = Arc::clone(factory);
-        let router = Arc::clone(&setup.router);
-        let turn = Arc::clone(&turn);
-        let parts = (
-            setup.decode_options,
-            setup.input_name.clone(),
-            Arc::clone(&setup.stats),
-            setup.pool.clone(),
-        );
-        let handle = std::thread::Builder::new()
-            .name(format!("{}-decoder-{i}", setup.input_name))
-            .spawn(move || {
-                let decoder = match factory.build(&env) {
-                    Ok(d) => {
-                        let _ = ready_tx.send(Ok(()));
-                        d
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e.to_string()));
-                        return;
-                    }
-                };
-                let (options, input_name, stats, pool) = parts;
-                let mut step = DecodeStep {
-                    decoder,
-                    options,
-                    input_name,
-                    stats,
-                    limiter: LogLimiter::new(),
-                    pool,
-                };
-                let mut out = Vec::new();
-                while let Ok((seq, mut batch)) = rx.recv() {
-                    step.decode_all(&mut batch, &mut out);
-                    turn.wait_for(seq);
-                    router.route(&mut out);
-                    turn.pass();
-                }
-            })
-            .map_err(|e| PluginError::io("spawning decoder thread", e))?;
-        match ready_rx.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(PluginError::Fatal(format!("decoder: {e}"))),
-            Err(_) => return Err(PluginError::Fatal("decoder thread died".into())),
-        }
-        setup.decoder_handles.lock().unwrap_or_else(|p| p.into_inner()).push(handle);
-        senders.push(tx);
-    }
-    Ok(DecoderThreads { senders, next_thread: 0, next_seq: 0 })
 }
 
 struct Stream {
@@ -500,6 +349,7 @@ mod tests {
     use crate::plugins::decoders::protobuf::ProtobufDecoder;
     use crate::plugins::splitters::heka_framing::HekaFramingSplitter;
     use crate::plugins::splitters::token::TokenSplitter;
+    use crate::plugins::{DecodeFailure, DecodeOut};
 
     struct Harness {
         setup: StreamSetup,

@@ -10,6 +10,7 @@ pub mod context;
 pub mod decoders;
 pub mod encoders;
 pub mod filters;
+pub mod inject;
 pub mod inputs;
 pub mod outputs;
 pub mod registry;
