@@ -87,13 +87,14 @@ fn inject_path(setup: &FilterSetup) -> InjectPath {
 }
 
 /// What the filter's factory gets.
-fn filter_env(setup: &FilterSetup) -> FilterEnv {
+fn filter_env(setup: &FilterSetup, replacing: bool) -> FilterEnv {
     FilterEnv {
         name: setup.name.clone(),
         hostname: setup.hostname.clone(),
         inject: inject_path(setup),
         manager: setup.manager.clone(),
         hekad: Arc::clone(&setup.hekad),
+        replacing,
     }
 }
 
@@ -103,7 +104,7 @@ fn run(mut setup: FilterSetup) {
     let mut retry = RetryHelper::new(setup.retries);
     let mut limiter = LogLimiter::new();
     let reason = loop {
-        let mut filter = match setup.factory.build(&filter_env(&setup)) {
+        let mut filter = match setup.factory.build(&filter_env(&setup, false)) {
             Ok(f) => f,
             Err(PluginError::Terminated(why)) => break why,
             Err(e) => match backoff(&setup, &mut retry, &format!("start failed: {e}")) {
@@ -164,7 +165,7 @@ fn replace(
     r: Replacement,
 ) -> Result<(), String> {
     let old_route = std::mem::replace(&mut setup.route, Arc::clone(&r.route));
-    let built = r.factory.build(&filter_env(setup)).map_err(|e| e.to_string());
+    let built = r.factory.build(&filter_env(setup, true)).map_err(|e| e.to_string());
     let result = built.and_then(|mut new| {
         let state = filter.export_state().map_err(|e| format!("saving the state failed: {e}"))?;
         if let Some(state) = state {
@@ -177,7 +178,7 @@ fn replace(
             *filter = new;
             setup.factory = r.factory;
             setup.ticker = r.ticker;
-            tracing::info!(plugin = %setup.name, "Filter reloaded in place.");
+            tracing::info!(plugin = %setup.name, "Filter reloaded in place (state carried over).");
             Ok(())
         }
         Err(e) => {
@@ -197,6 +198,8 @@ fn drive(
     let mut injector = Injections::new(inject_path(setup));
     let mut next_tick = setup.ticker.map(|t| Instant::now() + t);
     let mut next_report = Instant::now();
+    // When the last in-place swap began, until the next message is handled.
+    let mut swap_began: Option<Instant> = None;
     loop {
         let item = match next_tick {
             Some(t) => setup.rx.recv_deadline(t),
@@ -204,14 +207,20 @@ fn drive(
         };
         match item {
             Ok(QueueItem::Batch(batch)) => {
+                if let Some(began) = swap_began.take() {
+                    record_pause(setup, began.elapsed());
+                }
                 let result = process_batch(setup, filter.as_mut(), &mut injector, &batch, limiter);
                 crate::message::recycle_batch(batch);
                 result?;
             }
             Ok(QueueItem::ReplaceFilter(r)) => {
+                let began = Instant::now();
                 let reply = r.reply.clone();
                 let outcome = replace(setup, filter, *r);
                 if outcome.is_ok() {
+                    swap_began = Some(began);
+                    RunnerStats::add(&setup.stats.reloads, 1);
                     injector = Injections::new(inject_path(setup));
                     next_tick = setup.ticker.map(|t| Instant::now() + t);
                 }
@@ -256,20 +265,25 @@ fn drive(
             handle_result(setup, result, limiter)?;
             next_tick = Some(t + interval).map(|n| n.max(Instant::now()));
         }
+        injector.parent_loops = 0;
+        let mut cx =
+            FilterContext { name: &setup.name, hostname: &setup.hostname, injector: &mut injector };
+        let polled = filter.poll(&mut cx);
+        injector.flush();
+        handle_result(setup, polled, limiter)?;
         if Instant::now() >= next_report {
-            injector.parent_loops = 0;
-            let mut cx = FilterContext {
-                name: &setup.name,
-                hostname: &setup.hostname,
-                injector: &mut injector,
-            };
-            let polled = filter.poll(&mut cx);
-            injector.flush();
-            handle_result(setup, polled, limiter)?;
             refresh_report(setup, filter.as_ref());
             next_report = Instant::now() + REPORT_REFRESH;
         }
     }
+}
+
+/// Records how long the filter processed nothing because of an in-place
+/// swap: from the replacement item's arrival to the first message after it.
+fn record_pause(setup: &FilterSetup, pause: Duration) {
+    let ns = pause.as_nanos().min(u128::from(u64::MAX)) as u64;
+    setup.stats.record_reload_pause(ns);
+    tracing::debug!(plugin = %setup.name, pause_us = ns / 1000, "Reload pause");
 }
 
 fn process_batch(

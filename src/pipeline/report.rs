@@ -101,6 +101,12 @@ fn plugin_entry(p: &PluginView) -> Value {
     m.insert("ProcessMessageAvgDuration".into(), v(s.avg_process_ns(), "ns"));
     m.insert("TimerEventAvgDuration".into(), v(s.avg_timer_ns(), "ns"));
     m.insert("Restarts".into(), v(RunnerStats::get(&s.restarts), "count"));
+    let reloads = RunnerStats::get(&s.reloads);
+    if reloads > 0 {
+        m.insert("ReloadCount".into(), v(reloads, "count"));
+        m.insert("ReloadPauseLast".into(), v(RunnerStats::get(&s.reload_pause_last_ns), "ns"));
+        m.insert("ReloadPauseMax".into(), v(RunnerStats::get(&s.reload_pause_max_ns), "ns"));
+    }
     if let Some(enc) = &p.encoder {
         m.insert("Encoder".into(), json!(enc));
     }

@@ -24,6 +24,13 @@ pub struct RunnerStats {
     pub timer_ns: AtomicU64,
     /// Restarts after failures.
     pub restarts: AtomicU64,
+    /// In-place replacements (reloads) done.
+    pub reloads: AtomicU64,
+    /// Pause of the last reload: ns from the replacement's arrival to the
+    /// first message handled after it.
+    pub reload_pause_last_ns: AtomicU64,
+    /// Longest such pause.
+    pub reload_pause_max_ns: AtomicU64,
     /// Plugin-specific values, refreshed by the runner about once a second.
     pub plugin: Mutex<PluginReport>,
     /// Set when the plugin stopped for good, with the reason.
@@ -51,6 +58,12 @@ impl RunnerStats {
     pub fn avg_timer_ns(&self) -> u64 {
         let n = Self::get(&self.timer_events);
         Self::get(&self.timer_ns).checked_div(n).unwrap_or(0)
+    }
+
+    /// Records the pause a reload caused.
+    pub fn record_reload_pause(&self, ns: u64) {
+        self.reload_pause_last_ns.store(ns, Ordering::Relaxed);
+        self.reload_pause_max_ns.fetch_max(ns, Ordering::Relaxed);
     }
 
     /// Replaces the plugin-specific values.

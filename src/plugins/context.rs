@@ -357,7 +357,9 @@ pub trait PluginManager: Send + Sync {
     /// settings); its state is carried over and no message is lost. On
     /// error the running version stays.
     fn reload_filter(&self, section: crate::config::PluginSection) -> Result<(), String>;
-    /// Names of the filters started by `load_filter` that are running.
+    /// Names of the filters started by `load_filter` that are running (a
+    /// filter whose sandbox terminated is not; loading its name again
+    /// replaces it).
     fn loaded_filters(&self) -> Vec<String>;
 }
 
@@ -374,6 +376,10 @@ pub struct FilterEnv {
     pub manager: Option<Arc<dyn PluginManager>>,
     /// `[hekad]` settings (base_dir, share_dir, limits).
     pub hekad: Arc<crate::config::HekadConfig>,
+    /// True when the filter is built to replace a running one (an in-place
+    /// reload): its state will be handed over with `import_state`, so it
+    /// must not load saved state of its own.
+    pub replacing: bool,
 }
 
 /// What a decoder factory gets on the thread that will run the decoder.

@@ -2,3 +2,4 @@
 
 pub mod counter;
 pub mod sandbox;
+pub mod script_watch;
