@@ -91,6 +91,25 @@ enum Command {
         #[arg(long)]
         hostname: Option<String>,
     },
+    /// Load, unload or reload a sandbox filter of a running daemon through
+    /// its SandboxManagerFilter (like heka-sbmgr).
+    Sbmgr {
+        /// sbmgr.toml: ip_address and [signer] name/hmac_hash/hmac_key/version.
+        #[arg(long, default_value = "sbmgr.toml")]
+        config: PathBuf,
+        /// load, unload or reload.
+        #[arg(long)]
+        action: String,
+        /// The Lua script (load, reload).
+        #[arg(long)]
+        script: Option<PathBuf>,
+        /// The filter's TOML section (load; optional for reload).
+        #[arg(long)]
+        scriptconfig: Option<PathBuf>,
+        /// The filter's section name (unload, reload).
+        #[arg(long)]
+        filtername: Option<String>,
+    },
     /// Run one decoder, filter or encoder script on sample input and print
     /// what it emits (see `sandpiper::tools::test`).
     Test(TestCli),
@@ -220,6 +239,15 @@ fn main() {
                 hostname,
             })
         }
+        (Some(Command::Sbmgr { config, action, script, scriptconfig, filtername }), _) => {
+            tools::sbmgr::run(&tools::sbmgr::SbmgrArgs {
+                config,
+                action,
+                script,
+                scriptconfig,
+                filtername,
+            })
+        }
         (Some(Command::Test(test)), _) => match test.into_args() {
             Ok(args) => tools::test::run(&args),
             Err(e) => {
@@ -230,7 +258,7 @@ fn main() {
         (None, Some(config)) => tools::run::run(&config),
         (None, None) => {
             eprintln!(
-                "usage: sandpiper -config=PATH | sandpiper <check|cat|inject|test> ... (see --help)"
+                "usage: sandpiper -config=PATH | sandpiper <check|cat|inject|sbmgr|test> ... (see --help)"
             );
             1
         }
