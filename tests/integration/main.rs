@@ -9,6 +9,8 @@ mod common;
 mod cli;
 mod logstreamer;
 mod reload;
+mod reload_on_change;
 mod sandbox_plugins;
 mod sandboxes;
+mod sbmgr;
 mod tcp;
