@@ -110,6 +110,25 @@ enum Command {
         #[arg(long)]
         filtername: Option<String>,
     },
+    /// Send one message at a steady rate to a TcpInput (benchmarks).
+    #[command(hide = true)]
+    Flood {
+        /// Address of the TcpInput.
+        #[arg(long, default_value = "127.0.0.1:5565")]
+        heka: String,
+        /// Messages per second.
+        #[arg(long, default_value_t = 100_000)]
+        rate: u64,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
+        /// Message Type.
+        #[arg(long = "type", default_value = "flood")]
+        msg_type: String,
+        /// Payload bytes per message.
+        #[arg(long = "payload-size", default_value_t = 100)]
+        payload_size: usize,
+    },
     /// Run one decoder, filter or encoder script on sample input and print
     /// what it emits (see `sandpiper::tools::test`).
     Test(TestCli),
@@ -246,6 +265,15 @@ fn main() {
                 script,
                 scriptconfig,
                 filtername,
+            })
+        }
+        (Some(Command::Flood { heka, rate, duration, msg_type, payload_size }), _) => {
+            tools::flood::run(&tools::flood::FloodArgs {
+                heka,
+                rate,
+                duration,
+                msg_type,
+                payload_size,
             })
         }
         (Some(Command::Test(test)), _) => match test.into_args() {

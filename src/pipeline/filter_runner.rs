@@ -178,11 +178,11 @@ fn replace(
             *filter = new;
             setup.factory = r.factory;
             setup.ticker = r.ticker;
-            tracing::info!(plugin = %setup.name, "Filter reloaded in place (state carried over).");
             Ok(())
         }
         Err(e) => {
             setup.route = old_route;
+            setup.stats.record_reload_failure(&e);
             tracing::error!(plugin = %setup.name, "Reload refused, the running version stays: {e}");
             Err(e)
         }
@@ -221,6 +221,11 @@ fn drive(
                 if outcome.is_ok() {
                     swap_began = Some(began);
                     RunnerStats::add(&setup.stats.reloads, 1);
+                    tracing::info!(
+                        plugin = %setup.name,
+                        "Filter reloaded in place (state carried over) in {:.2} ms.",
+                        began.elapsed().as_secs_f64() * 1000.0
+                    );
                     injector = Injections::new(inject_path(setup));
                     next_tick = setup.ticker.map(|t| Instant::now() + t);
                 }

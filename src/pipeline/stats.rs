@@ -31,6 +31,10 @@ pub struct RunnerStats {
     pub reload_pause_last_ns: AtomicU64,
     /// Longest such pause.
     pub reload_pause_max_ns: AtomicU64,
+    /// In-place replacements refused (the old version kept running).
+    pub reload_failures: AtomicU64,
+    /// Why the last replacement was refused.
+    pub reload_error: Mutex<Option<String>>,
     /// Plugin-specific values, refreshed by the runner about once a second.
     pub plugin: Mutex<PluginReport>,
     /// Set when the plugin stopped for good, with the reason.
@@ -64,6 +68,12 @@ impl RunnerStats {
     pub fn record_reload_pause(&self, ns: u64) {
         self.reload_pause_last_ns.store(ns, Ordering::Relaxed);
         self.reload_pause_max_ns.fetch_max(ns, Ordering::Relaxed);
+    }
+
+    /// Records a refused replacement.
+    pub fn record_reload_failure(&self, why: &str) {
+        self.reload_failures.fetch_add(1, Ordering::Relaxed);
+        *self.reload_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(why.to_string());
     }
 
     /// Replaces the plugin-specific values.

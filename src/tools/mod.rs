@@ -4,6 +4,7 @@
 
 pub mod cat;
 pub mod check;
+pub mod flood;
 pub mod inject;
 pub mod run;
 pub mod sbmgr;
