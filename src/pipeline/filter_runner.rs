@@ -389,6 +389,130 @@ mod tests {
         assert_eq!(pool.available(), 4, "refused packs went home");
     }
 
+    type Seen = Arc<std::sync::Mutex<Vec<(&'static str, u64)>>>;
+
+    /// Records the sequence number (Payload) of every message it sees.
+    struct Seq {
+        tag: &'static str,
+        seen: Seen,
+        count: u64,
+    }
+
+    impl Filter for Seq {
+        fn process_message(
+            &mut self,
+            pack: &PackRef,
+            _cx: &mut FilterContext<'_>,
+        ) -> Result<(), PluginError> {
+            let n = pack.message.payload_str().parse().unwrap();
+            self.seen.lock().unwrap().push((self.tag, n));
+            self.count += 1;
+            Ok(())
+        }
+        fn report(&self, r: &mut PluginReport) {
+            r.set("Count", self.count);
+        }
+        fn export_state(&self) -> Result<Option<String>, PluginError> {
+            Ok(Some(self.count.to_string()))
+        }
+        fn import_state(&mut self, state: &str) -> Result<(), PluginError> {
+            self.count = state.parse().unwrap();
+            Ok(())
+        }
+    }
+
+    struct SeqFactory {
+        tag: &'static str,
+        seen: Seen,
+        broken: bool,
+    }
+
+    impl FilterFactory for SeqFactory {
+        fn build(&self, _env: &FilterEnv) -> Result<Box<dyn Filter>, PluginError> {
+            if self.broken {
+                return Err(PluginError::Terminated("syntax error".into()));
+            }
+            Ok(Box::new(Seq { tag: self.tag, seen: Arc::clone(&self.seen), count: 0 }))
+        }
+    }
+
+    fn batch(from: u64, n: u64) -> QueueItem {
+        let packs = (from..from + n).map(|i| {
+            let mut m = crate::message::Message::new();
+            m.payload = i.to_string().into_bytes();
+            crate::message::PackMut::from_message(m).freeze()
+        });
+        QueueItem::Batch(packs.collect())
+    }
+
+    #[test]
+    fn a_replacement_takes_over_in_order_with_the_state_and_a_broken_one_is_refused() {
+        let seen: Seen = Arc::default();
+        let factory = |tag, broken| {
+            Box::new(SeqFactory { tag, seen: Arc::clone(&seen), broken }) as Box<dyn FilterFactory>
+        };
+        let (tx, rx) = flume::bounded(64);
+        let route = |tx: &flume::Sender<QueueItem>| {
+            Arc::new(Route::new("seq".into(), Matcher::new("TRUE").unwrap(), None, tx.clone()))
+        };
+        let stats = Arc::new(RunnerStats::default());
+        let (events, _events_rx) = super::super::Events::channel();
+        let handle = spawn(FilterSetup {
+            name: "seq".into(),
+            factory: factory("v1", false),
+            rx,
+            route: route(&tx),
+            ticker: None,
+            router: Arc::new(Router::new()),
+            inject_pool: PackPool::new(4),
+            hostname: "h".into(),
+            max_loops: 4,
+            can_exit: true,
+            retries: RetryConfig::default(),
+            stats: Arc::clone(&stats),
+            stop: StopSignal::new(),
+            events,
+            manager: None,
+            hekad: Arc::new(HekadConfig::default()),
+        })
+        .unwrap();
+        let replace = |tag, broken| {
+            let (reply, answer) = flume::bounded(1);
+            let r = Replacement {
+                factory: factory(tag, broken),
+                route: route(&tx),
+                ticker: None,
+                reply: Some(reply),
+            };
+            (QueueItem::ReplaceFilter(Box::new(r)), answer)
+        };
+        // Everything is queued before the runner gets to it: the swaps
+        // happen between batches, wherever they fall.
+        tx.send(batch(0, 10)).unwrap();
+        let (item, ok) = replace("v2", false);
+        tx.send(item).unwrap();
+        tx.send(batch(10, 10)).unwrap();
+        let (item, refused) = replace("v3", true);
+        tx.send(item).unwrap();
+        tx.send(batch(20, 5)).unwrap();
+        tx.send(QueueItem::Stop).unwrap();
+        handle.join().unwrap();
+        assert_eq!(ok.recv().unwrap(), Ok(()));
+        assert!(refused.recv().unwrap().unwrap_err().contains("syntax error"));
+        let seen = seen.lock().unwrap().clone();
+        let numbers: Vec<u64> = seen.iter().map(|(_, n)| *n).collect();
+        assert_eq!(numbers, (0..25).collect::<Vec<_>>(), "none lost, none reordered");
+        assert!(seen[..10].iter().all(|(t, _)| *t == "v1"));
+        assert!(seen[10..].iter().all(|(t, _)| *t == "v2"), "the broken v3 never ran");
+        let report = stats.plugin.lock().unwrap().clone();
+        assert_eq!(report.values, vec![("Count".to_string(), serde_json::json!(25))]);
+        assert_eq!(RunnerStats::get(&stats.reloads), 1);
+        assert_eq!(RunnerStats::get(&stats.reload_failures), 1);
+        assert!(RunnerStats::get(&stats.reload_pause_max_ns) > 0, "the pause was measured");
+        let why = stats.reload_error.lock().unwrap().clone().unwrap();
+        assert!(why.contains("syntax error"), "{why}");
+    }
+
     #[test]
     fn an_exhausted_pool_is_reported_not_waited_on_forever() {
         let router = Arc::new(Router::new());
