@@ -92,6 +92,44 @@ enum Command {
         #[arg(long)]
         hostname: Option<String>,
     },
+    /// Load, unload or reload a sandbox filter of a running daemon through
+    /// its SandboxManagerFilter (like heka-sbmgr).
+    Sbmgr {
+        /// sbmgr.toml: ip_address and [signer] name/hmac_hash/hmac_key/version.
+        #[arg(long, default_value = "sbmgr.toml")]
+        config: PathBuf,
+        /// load, unload or reload.
+        #[arg(long)]
+        action: String,
+        /// The Lua script (load, reload).
+        #[arg(long)]
+        script: Option<PathBuf>,
+        /// The filter's TOML section (load; optional for reload).
+        #[arg(long)]
+        scriptconfig: Option<PathBuf>,
+        /// The filter's section name (unload, reload).
+        #[arg(long)]
+        filtername: Option<String>,
+    },
+    /// Send one message at a steady rate to a TcpInput (benchmarks).
+    #[command(hide = true)]
+    Flood {
+        /// Address of the TcpInput.
+        #[arg(long, default_value = "127.0.0.1:5565")]
+        heka: String,
+        /// Messages per second.
+        #[arg(long, default_value_t = 100_000)]
+        rate: u64,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
+        /// Message Type.
+        #[arg(long = "type", default_value = "flood")]
+        msg_type: String,
+        /// Payload bytes per message.
+        #[arg(long = "payload-size", default_value_t = 100)]
+        payload_size: usize,
+    },
     /// Run one decoder, filter or encoder script on sample input and print
     /// what it emits (see `sandpiper::tools::test`).
     Test(TestCli),
@@ -221,6 +259,24 @@ fn main() {
                 hostname,
             })
         }
+        (Some(Command::Sbmgr { config, action, script, scriptconfig, filtername }), _) => {
+            tools::sbmgr::run(&tools::sbmgr::SbmgrArgs {
+                config,
+                action,
+                script,
+                scriptconfig,
+                filtername,
+            })
+        }
+        (Some(Command::Flood { heka, rate, duration, msg_type, payload_size }), _) => {
+            tools::flood::run(&tools::flood::FloodArgs {
+                heka,
+                rate,
+                duration,
+                msg_type,
+                payload_size,
+            })
+        }
         (Some(Command::Test(test)), _) => match test.into_args() {
             Ok(args) => tools::test::run(&args),
             Err(e) => {
@@ -231,7 +287,7 @@ fn main() {
         (None, Some(config)) => tools::run::run(&config),
         (None, None) => {
             eprintln!(
-                "usage: sandpiper -config=PATH | sandpiper <check|cat|inject|test> ... (see --help)"
+                "usage: sandpiper -config=PATH | sandpiper <check|cat|inject|sbmgr|test> ... (see --help)"
             );
             1
         }

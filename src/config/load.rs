@@ -75,6 +75,34 @@ fn load_str_with_env(
     if errors.is_empty() { Ok(config) } else { Err(ConfigErrors(errors)) }
 }
 
+/// The first section of configuration text sent by a remote party (a
+/// SandboxManagerFilter's `load`): only that section is read and checked,
+/// and `%ENV[...]` is *not* interpolated, so the sender cannot read the
+/// daemon's environment. `origin` names the "file" in errors.
+pub fn first_section_str(text: &str, origin: &Path) -> Result<PluginSection, ConfigErrors> {
+    let top: BTreeMap<Spanned<String>, Value> =
+        toml::from_str(text).map_err(|e| ConfigError::new(origin, syntax_error(text, &e)))?;
+    let first = top.into_iter().min_by_key(|(name, _)| name.span().start);
+    let Some((name, value)) = first else {
+        return Err(ConfigError::new(origin, "no plugin section").into());
+    };
+    let name = name.into_inner();
+    let Value::Table(table) = value else {
+        let found = value::describe(&value);
+        let message = format!("expected a [section] table, found {found}");
+        return Err(ConfigError::new(origin, message).at_key(name).into());
+    };
+    if name == "hekad" {
+        return Err(ConfigError::new(origin, "expected a plugin section, found [hekad]").into());
+    }
+    let mut errors = Vec::new();
+    let section = section::build(&name, table, origin, &mut errors);
+    match section {
+        Some(s) if errors.is_empty() => Ok(s),
+        _ => Err(ConfigErrors(errors)),
+    }
+}
+
 fn process_env(name: &str) -> Option<String> {
     std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
 }
@@ -219,6 +247,27 @@ encoder = "PayloadEncoder"
 
     fn names(config: &Config) -> Vec<&str> {
         config.plugins.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    #[test]
+    fn first_section_str_reads_only_the_first_section_verbatim() {
+        let text = "[b_first]\ntype = 'SandboxFilter'\nmessage_matcher = 'TRUE'\n\
+                    filename = '%ENV[HOME]'\n[a_second]\ntype = 'Bogus'\n";
+        let s = first_section_str(text, Path::new("t.toml")).unwrap();
+        assert_eq!((s.name.as_str(), s.type_name.as_str()), ("b_first", "SandboxFilter"));
+        assert_eq!(s.table["filename"].as_str(), Some("%ENV[HOME]"), "no interpolation");
+        let common = s.common.filter_output().unwrap();
+        assert_eq!(common.message_matcher.as_deref(), Some("TRUE"));
+        let err = first_section_str("[x\n", Path::new("t.toml")).unwrap_err().to_string();
+        assert!(err.starts_with("t.toml: TOML syntax error at line 1"), "{err}");
+        let err = first_section_str("", Path::new("t.toml")).unwrap_err().to_string();
+        assert_eq!(err, "t.toml: no plugin section");
+        let err = first_section_str("a = 1", Path::new("t.toml")).unwrap_err().to_string();
+        assert!(err.contains("expected a [section] table"), "{err}");
+        let err = first_section_str("[hekad]\nmaxprocs = 1", Path::new("t.toml")).unwrap_err();
+        assert!(err.to_string().contains("found [hekad]"), "{err}");
+        let err = first_section_str("[f]\ntype = 'Nope'", Path::new("t.toml")).unwrap_err();
+        assert!(err.to_string().contains("unrecognized plugin category"), "{err}");
     }
 
     #[test]

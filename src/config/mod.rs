@@ -24,7 +24,7 @@ pub use common::{CommonConfig, CommonFilterOutputConfig, CommonInputConfig, Comm
 pub use duration::{deserialize_duration, parse_duration};
 pub use error::{ConfigError, ConfigErrors};
 pub use hekad::{DEFAULT_BASE_DIR, HekadConfig};
-pub use load::{Config, load, load_partial, load_str};
+pub use load::{Config, first_section_str, load, load_partial, load_str};
 pub use paths::{SHARE_DIR_ENV, os_hostname, resolve_share_dir};
 pub use retry::RetryConfig;
 pub use section::{Category, PluginSection, plugin_config};

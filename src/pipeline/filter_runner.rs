@@ -87,13 +87,14 @@ fn inject_path(setup: &FilterSetup) -> InjectPath {
 }
 
 /// What the filter's factory gets.
-fn filter_env(setup: &FilterSetup) -> FilterEnv {
+fn filter_env(setup: &FilterSetup, replacing: bool) -> FilterEnv {
     FilterEnv {
         name: setup.name.clone(),
         hostname: setup.hostname.clone(),
         inject: inject_path(setup),
         manager: setup.manager.clone(),
         hekad: Arc::clone(&setup.hekad),
+        replacing,
     }
 }
 
@@ -103,7 +104,7 @@ fn run(mut setup: FilterSetup) {
     let mut retry = RetryHelper::new(setup.retries);
     let mut limiter = LogLimiter::new();
     let reason = loop {
-        let mut filter = match setup.factory.build(&filter_env(&setup)) {
+        let mut filter = match setup.factory.build(&filter_env(&setup, false)) {
             Ok(f) => f,
             Err(PluginError::Terminated(why)) => break why,
             Err(e) => match backoff(&setup, &mut retry, &format!("start failed: {e}")) {
@@ -164,7 +165,7 @@ fn replace(
     r: Replacement,
 ) -> Result<(), String> {
     let old_route = std::mem::replace(&mut setup.route, Arc::clone(&r.route));
-    let built = r.factory.build(&filter_env(setup)).map_err(|e| e.to_string());
+    let built = r.factory.build(&filter_env(setup, true)).map_err(|e| e.to_string());
     let result = built.and_then(|mut new| {
         let state = filter.export_state().map_err(|e| format!("saving the state failed: {e}"))?;
         if let Some(state) = state {
@@ -177,11 +178,11 @@ fn replace(
             *filter = new;
             setup.factory = r.factory;
             setup.ticker = r.ticker;
-            tracing::info!(plugin = %setup.name, "Filter reloaded in place.");
             Ok(())
         }
         Err(e) => {
             setup.route = old_route;
+            setup.stats.record_reload_failure(&e);
             tracing::error!(plugin = %setup.name, "Reload refused, the running version stays: {e}");
             Err(e)
         }
@@ -197,6 +198,8 @@ fn drive(
     let mut injector = Injections::new(inject_path(setup));
     let mut next_tick = setup.ticker.map(|t| Instant::now() + t);
     let mut next_report = Instant::now();
+    // When the last in-place swap began, until the next message is handled.
+    let mut swap_began: Option<Instant> = None;
     loop {
         let item = match next_tick {
             Some(t) => setup.rx.recv_deadline(t),
@@ -204,14 +207,25 @@ fn drive(
         };
         match item {
             Ok(QueueItem::Batch(batch)) => {
+                if let Some(began) = swap_began.take() {
+                    record_pause(setup, began.elapsed());
+                }
                 let result = process_batch(setup, filter.as_mut(), &mut injector, &batch, limiter);
                 crate::message::recycle_batch(batch);
                 result?;
             }
             Ok(QueueItem::ReplaceFilter(r)) => {
+                let began = Instant::now();
                 let reply = r.reply.clone();
                 let outcome = replace(setup, filter, *r);
                 if outcome.is_ok() {
+                    swap_began = Some(began);
+                    RunnerStats::add(&setup.stats.reloads, 1);
+                    tracing::info!(
+                        plugin = %setup.name,
+                        "Filter reloaded in place (state carried over) in {:.2} ms.",
+                        began.elapsed().as_secs_f64() * 1000.0
+                    );
                     injector = Injections::new(inject_path(setup));
                     next_tick = setup.ticker.map(|t| Instant::now() + t);
                 }
@@ -256,20 +270,25 @@ fn drive(
             handle_result(setup, result, limiter)?;
             next_tick = Some(t + interval).map(|n| n.max(Instant::now()));
         }
+        injector.parent_loops = 0;
+        let mut cx =
+            FilterContext { name: &setup.name, hostname: &setup.hostname, injector: &mut injector };
+        let polled = filter.poll(&mut cx);
+        injector.flush();
+        handle_result(setup, polled, limiter)?;
         if Instant::now() >= next_report {
-            injector.parent_loops = 0;
-            let mut cx = FilterContext {
-                name: &setup.name,
-                hostname: &setup.hostname,
-                injector: &mut injector,
-            };
-            let polled = filter.poll(&mut cx);
-            injector.flush();
-            handle_result(setup, polled, limiter)?;
             refresh_report(setup, filter.as_ref());
             next_report = Instant::now() + REPORT_REFRESH;
         }
     }
+}
+
+/// Records how long the filter processed nothing because of an in-place
+/// swap: from the replacement item's arrival to the first message after it.
+fn record_pause(setup: &FilterSetup, pause: Duration) {
+    let ns = pause.as_nanos().min(u128::from(u64::MAX)) as u64;
+    setup.stats.record_reload_pause(ns);
+    tracing::debug!(plugin = %setup.name, pause_us = ns / 1000, "Reload pause");
 }
 
 fn process_batch(
@@ -360,6 +379,130 @@ mod tests {
         assert_eq!(inj.inject(pk), Err(InjectError::SelfMatch));
         assert_eq!(p.injected.load(Ordering::Relaxed), 1);
         assert_eq!(pool.available(), 4, "refused packs went home");
+    }
+
+    type Seen = Arc<std::sync::Mutex<Vec<(&'static str, u64)>>>;
+
+    /// Records the sequence number (Payload) of every message it sees.
+    struct Seq {
+        tag: &'static str,
+        seen: Seen,
+        count: u64,
+    }
+
+    impl Filter for Seq {
+        fn process_message(
+            &mut self,
+            pack: &PackRef,
+            _cx: &mut FilterContext<'_>,
+        ) -> Result<(), PluginError> {
+            let n = pack.message.payload_str().parse().unwrap();
+            self.seen.lock().unwrap().push((self.tag, n));
+            self.count += 1;
+            Ok(())
+        }
+        fn report(&self, r: &mut PluginReport) {
+            r.set("Count", self.count);
+        }
+        fn export_state(&self) -> Result<Option<String>, PluginError> {
+            Ok(Some(self.count.to_string()))
+        }
+        fn import_state(&mut self, state: &str) -> Result<(), PluginError> {
+            self.count = state.parse().unwrap();
+            Ok(())
+        }
+    }
+
+    struct SeqFactory {
+        tag: &'static str,
+        seen: Seen,
+        broken: bool,
+    }
+
+    impl FilterFactory for SeqFactory {
+        fn build(&self, _env: &FilterEnv) -> Result<Box<dyn Filter>, PluginError> {
+            if self.broken {
+                return Err(PluginError::Terminated("syntax error".into()));
+            }
+            Ok(Box::new(Seq { tag: self.tag, seen: Arc::clone(&self.seen), count: 0 }))
+        }
+    }
+
+    fn batch(from: u64, n: u64) -> QueueItem {
+        let packs = (from..from + n).map(|i| {
+            let mut m = crate::message::Message::new();
+            m.payload = i.to_string().into_bytes();
+            crate::message::PackMut::from_message(m).freeze()
+        });
+        QueueItem::Batch(packs.collect())
+    }
+
+    #[test]
+    fn a_replacement_takes_over_in_order_with_the_state_and_a_broken_one_is_refused() {
+        let seen: Seen = Arc::default();
+        let factory = |tag, broken| {
+            Box::new(SeqFactory { tag, seen: Arc::clone(&seen), broken }) as Box<dyn FilterFactory>
+        };
+        let (tx, rx) = flume::bounded(64);
+        let route = |tx: &flume::Sender<QueueItem>| {
+            Arc::new(Route::new("seq".into(), Matcher::new("TRUE").unwrap(), None, tx.clone()))
+        };
+        let stats = Arc::new(RunnerStats::default());
+        let (events, _events_rx) = super::super::Events::channel();
+        let handle = spawn(FilterSetup {
+            name: "seq".into(),
+            factory: factory("v1", false),
+            rx,
+            route: route(&tx),
+            ticker: None,
+            router: Arc::new(Router::new()),
+            inject_pool: PackPool::new(4),
+            hostname: "h".into(),
+            max_loops: 4,
+            can_exit: true,
+            retries: RetryConfig::default(),
+            stats: Arc::clone(&stats),
+            stop: StopSignal::new(),
+            events,
+            manager: None,
+            hekad: Arc::new(HekadConfig::default()),
+        })
+        .unwrap();
+        let replace = |tag, broken| {
+            let (reply, answer) = flume::bounded(1);
+            let r = Replacement {
+                factory: factory(tag, broken),
+                route: route(&tx),
+                ticker: None,
+                reply: Some(reply),
+            };
+            (QueueItem::ReplaceFilter(Box::new(r)), answer)
+        };
+        // Everything is queued before the runner gets to it: the swaps
+        // happen between batches, wherever they fall.
+        tx.send(batch(0, 10)).unwrap();
+        let (item, ok) = replace("v2", false);
+        tx.send(item).unwrap();
+        tx.send(batch(10, 10)).unwrap();
+        let (item, refused) = replace("v3", true);
+        tx.send(item).unwrap();
+        tx.send(batch(20, 5)).unwrap();
+        tx.send(QueueItem::Stop).unwrap();
+        handle.join().unwrap();
+        assert_eq!(ok.recv().unwrap(), Ok(()));
+        assert!(refused.recv().unwrap().unwrap_err().contains("syntax error"));
+        let seen = seen.lock().unwrap().clone();
+        let numbers: Vec<u64> = seen.iter().map(|(_, n)| *n).collect();
+        assert_eq!(numbers, (0..25).collect::<Vec<_>>(), "none lost, none reordered");
+        assert!(seen[..10].iter().all(|(t, _)| *t == "v1"));
+        assert!(seen[10..].iter().all(|(t, _)| *t == "v2"), "the broken v3 never ran");
+        let report = stats.plugin.lock().unwrap().clone();
+        assert_eq!(report.values, vec![("Count".to_string(), serde_json::json!(25))]);
+        assert_eq!(RunnerStats::get(&stats.reloads), 1);
+        assert_eq!(RunnerStats::get(&stats.reload_failures), 1);
+        assert!(RunnerStats::get(&stats.reload_pause_max_ns) > 0, "the pause was measured");
+        let why = stats.reload_error.lock().unwrap().clone().unwrap();
+        assert!(why.contains("syntax error"), "{why}");
     }
 
     #[test]

@@ -101,6 +101,17 @@ fn plugin_entry(p: &PluginView) -> Value {
     m.insert("ProcessMessageAvgDuration".into(), v(s.avg_process_ns(), "ns"));
     m.insert("TimerEventAvgDuration".into(), v(s.avg_timer_ns(), "ns"));
     m.insert("Restarts".into(), v(RunnerStats::get(&s.restarts), "count"));
+    let reloads = RunnerStats::get(&s.reloads);
+    let reload_failures = RunnerStats::get(&s.reload_failures);
+    if reloads > 0 || reload_failures > 0 {
+        m.insert("ReloadCount".into(), v(reloads, "count"));
+        m.insert("ReloadFailures".into(), v(reload_failures, "count"));
+        m.insert("ReloadPauseLast".into(), v(RunnerStats::get(&s.reload_pause_last_ns), "ns"));
+        m.insert("ReloadPauseMax".into(), v(RunnerStats::get(&s.reload_pause_max_ns), "ns"));
+    }
+    if let Some(e) = s.reload_error.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        m.insert("ReloadError".into(), json!(e));
+    }
     if let Some(enc) = &p.encoder {
         m.insert("Encoder".into(), json!(enc));
     }

@@ -3,6 +3,7 @@
 //! or output in place. Start-up, shutdown, SIGHUP reloads and dynamic
 //! sandboxes all go through these.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -346,17 +347,39 @@ impl PluginManager for Manager {
             return Err("the pipeline is shutting down".into());
         }
         let name = section.name.clone();
-        {
-            let p = shared.lock();
+        let stopped = {
+            let mut p = shared.lock();
+            // A dynamic filter of that name that stopped for good (its
+            // sandbox terminated) gives its name up.
+            let dead = p.filters.iter().position(|r| {
+                r.info.name == name && r.section.is_none() && !r.route.alive.load(Ordering::Relaxed)
+            });
+            let stopped = dead.map(|at| p.filters.remove(at));
             let taken = p.filters.iter().chain(&p.outputs).any(|r| r.info.name == name)
                 || p.inputs.iter().any(|r| r.info.name == name);
             if taken {
                 return Err(format!("a plugin named '{name}' is already running"));
             }
+            stopped
+        };
+        if let Some(stopped) = stopped {
+            shared.stop_plugin(stopped);
         }
         let plan = Self::plan(&shared, &section)?;
         let running = shared.start_filter(plan, None).map_err(|e| e.to_string())?;
         shared.lock().filters.push(running);
+        if shared.shutting_down.is_set() {
+            // Shutdown took the list of filters before this one was added.
+            let late = {
+                let mut p = shared.lock();
+                let at = p.filters.iter().position(|r| r.info.name == name);
+                at.map(|at| p.filters.remove(at))
+            };
+            if let Some(late) = late {
+                shared.stop_plugin(late);
+            }
+            return Err("the pipeline is shutting down".into());
+        }
         tracing::info!(plugin = %name, "Dynamic filter loaded.");
         Ok(())
     }
@@ -386,6 +409,17 @@ impl PluginManager for Manager {
         .ok_or_else(|| format!("no filter named '{name}'"))?;
         let outcome = shared.replace_filter(&mut running, plan);
         shared.lock().filters.push(running);
+        if shared.shutting_down.is_set() {
+            // Shutdown may have taken the list while this filter was out.
+            let late = {
+                let mut p = shared.lock();
+                let at = p.filters.iter().position(|r| r.info.name == name);
+                at.map(|at| p.filters.remove(at))
+            };
+            if let Some(late) = late {
+                shared.stop_plugin(late);
+            }
+        }
         outcome
     }
 
@@ -395,7 +429,7 @@ impl PluginManager for Manager {
                 .lock()
                 .filters
                 .iter()
-                .filter(|r| r.section.is_none())
+                .filter(|r| r.section.is_none() && r.route.alive.load(Ordering::Relaxed))
                 .map(|r| r.info.name.clone())
                 .collect(),
             None => Vec::new(),

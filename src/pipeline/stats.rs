@@ -24,6 +24,17 @@ pub struct RunnerStats {
     pub timer_ns: AtomicU64,
     /// Restarts after failures.
     pub restarts: AtomicU64,
+    /// In-place replacements (reloads) done.
+    pub reloads: AtomicU64,
+    /// Pause of the last reload: ns from the replacement's arrival to the
+    /// first message handled after it.
+    pub reload_pause_last_ns: AtomicU64,
+    /// Longest such pause.
+    pub reload_pause_max_ns: AtomicU64,
+    /// In-place replacements refused (the old version kept running).
+    pub reload_failures: AtomicU64,
+    /// Why the last replacement was refused.
+    pub reload_error: Mutex<Option<String>>,
     /// Plugin-specific values, refreshed by the runner about once a second.
     pub plugin: Mutex<PluginReport>,
     /// Set when the plugin stopped for good, with the reason.
@@ -51,6 +62,18 @@ impl RunnerStats {
     pub fn avg_timer_ns(&self) -> u64 {
         let n = Self::get(&self.timer_events);
         Self::get(&self.timer_ns).checked_div(n).unwrap_or(0)
+    }
+
+    /// Records the pause a reload caused.
+    pub fn record_reload_pause(&self, ns: u64) {
+        self.reload_pause_last_ns.store(ns, Ordering::Relaxed);
+        self.reload_pause_max_ns.fetch_max(ns, Ordering::Relaxed);
+    }
+
+    /// Records a refused replacement.
+    pub fn record_reload_failure(&self, why: &str) {
+        self.reload_failures.fetch_add(1, Ordering::Relaxed);
+        *self.reload_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(why.to_string());
     }
 
     /// Replaces the plugin-specific values.

@@ -232,6 +232,10 @@ pub struct FilterEnv {
     pub manager: Option<Arc<dyn PluginManager>>,
     /// `[hekad]` settings (base_dir, share_dir, limits).
     pub hekad: Arc<crate::config::HekadConfig>,
+    /// True when the filter is built to replace a running one (an in-place
+    /// reload): its state will be handed over with `import_state`, so it
+    /// must not load saved state of its own.
+    pub replacing: bool,
 }
 
 /// What a decoder factory gets on the thread that will run the decoder.

@@ -149,6 +149,8 @@ pub trait PluginManager: Send + Sync {
     /// settings); its state is carried over and no message is lost. On
     /// error the running version stays.
     fn reload_filter(&self, section: crate::config::PluginSection) -> Result<(), String>;
-    /// Names of the filters started by `load_filter` that are running.
+    /// Names of the filters started by `load_filter` that are running (a
+    /// filter whose sandbox terminated is not; loading its name again
+    /// replaces it).
     fn loaded_filters(&self) -> Vec<String>;
 }

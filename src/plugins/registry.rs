@@ -114,6 +114,7 @@ pub const PLUGINS: &[&PluginSpec] = &[
     &decoders::sandbox::SPEC,
     &filters::counter::SPEC,
     &filters::sandbox::SPEC,
+    &filters::sandbox_manager::SPEC,
     &encoders::payload::SPEC,
     &encoders::protobuf::SPEC,
     &encoders::rst::SPEC,

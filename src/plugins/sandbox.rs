@@ -9,6 +9,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::PluginReport;
+use super::context::{InjectError, InjectPath};
 use super::registry::BuildContext;
 use crate::config::ConfigError;
 use crate::message::{Field, Message};
@@ -18,6 +19,12 @@ use crate::sandbox::{
 
 /// Message Type injected when a sandbox terminates.
 pub const TERMINATED_TYPE: &str = "heka.sandbox-terminated";
+
+/// The entry point every filter script must define.
+pub const PROCESS_MESSAGE: &str = "process_message";
+
+/// Why a filter script without `process_message` is refused.
+pub const NO_PROCESS_MESSAGE: &str = "process_message() function was not found";
 
 /// A sandbox plugin's section: the shared sandbox keys, with anything else
 /// collected so it can be refused by name (serde cannot deny unknown keys
@@ -51,35 +58,44 @@ pub fn sandbox_config(
         max_process_inject: h.max_process_inject,
         max_timer_inject: h.max_timer_inject,
     };
-    let cfg = section
+    if section.common.reload_on_change && kind != SandboxKind::Filter {
+        return Err(cx.error(
+            Some("reload_on_change"),
+            "is supported by SandboxFilter only (use SIGHUP to reload other sandboxes)",
+        ));
+    }
+    let mut cfg = section
         .common
         .to_sandbox_config(kind, &cx.section.name, &env)
         .map_err(|e| cx.error(Some("filename"), e.to_string()))?;
-    check_script(&cfg).map_err(|e| cx.error(Some("filename"), e))?;
+    let source = check_script(&cfg).map_err(|e| cx.error(Some("filename"), e))?;
+    // What was checked is what runs, whatever happens to the file later.
+    cfg.source = Some(source.into());
     Ok((cfg, section.common))
 }
 
 /// Checks a script before the pipeline starts: readable and syntactically
 /// valid for every kind; fully loaded (top level run, injections dropped) for the
-/// kinds without I/O.
-fn check_script(cfg: &SandboxConfig) -> Result<(), String> {
+/// kinds without I/O. Returns the script text.
+fn check_script(cfg: &SandboxConfig) -> Result<Vec<u8>, String> {
     let source = std::fs::read(&cfg.script_path)
         .map_err(|e| format!("cannot read {}: {e}", cfg.script_path.display()))?;
     if cfg.kind.is_io() {
         let lua = mlua::Lua::new();
         let name = format!("@{}", display_name(&cfg.script_path));
-        return lua
-            .load(&source)
-            .set_name(name)
-            .into_function()
-            .map(|_| ())
-            .map_err(|e| e.to_string());
+        lua.load(&source).set_name(name).into_function().map_err(|e| e.to_string())?;
+        return Ok(source);
     }
     let mut probe = cfg.clone();
+    probe.source = Some(source.as_slice().into());
     // The probe must not read or write preserved state.
     probe.preserve_data = false;
     // Scripts may inject at load time: collect and forget.
-    Sandbox::new(probe, Box::new(CollectHost::new())).map(|_| ()).map_err(|e| e.to_string())
+    let sandbox = Sandbox::new(probe, Box::new(CollectHost::new())).map_err(|e| e.to_string())?;
+    if cfg.kind == SandboxKind::Filter && !sandbox.has_function(PROCESS_MESSAGE) {
+        return Err(NO_PROCESS_MESSAGE.into());
+    }
+    Ok(source)
 }
 
 fn display_name(path: &Path) -> String {
@@ -99,6 +115,22 @@ pub fn report_stats(stats: &SandboxStats, report: &mut PluginReport) {
     report.set("ProcessMessageAvgDuration", stats.process_message_avg_duration);
     report.set("TimerEventSamples", stats.timer_event_samples);
     report.set("TimerEventAvgDuration", stats.timer_event_avg_duration);
+}
+
+/// Injects a `heka.sandbox-terminated`-style message about `plugin` with
+/// `text` as its payload (a refused load or reload), through `path`'s loop
+/// and self-match guards.
+pub fn inject_terminated(
+    path: &InjectPath,
+    plugin: &str,
+    hostname: &str,
+    text: &str,
+) -> Result<(), InjectError> {
+    let mut pack = path.new_pack(|| {})?;
+    terminated_message(&mut pack.message, plugin, text, hostname);
+    path.check(&mut pack, 0)?;
+    path.sink.route(&mut vec![pack]);
+    Ok(())
 }
 
 /// Fills `msg` with Heka's `heka.sandbox-terminated` message for `plugin`.

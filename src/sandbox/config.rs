@@ -2,6 +2,7 @@
 //! every sandbox plugin shares ([`SandboxPluginConfig`], Heka §4.4).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -71,8 +72,12 @@ pub struct SandboxConfig {
     pub kind: SandboxKind,
     /// The plugin name (Logger of filter injections, preservation file name).
     pub name: String,
-    /// The Lua script.
+    /// The Lua script (also the chunk name in error messages).
     pub script_path: PathBuf,
+    /// The script text when it was already read (the text checked at
+    /// start-up is then exactly the text that runs); `None`: read
+    /// `script_path`.
+    pub source: Option<Arc<[u8]>>,
     /// Directories searched by `require` for `<name>.lua` modules.
     pub module_directories: Vec<PathBuf>,
     /// Bytes of Lua memory (0 = unlimited).
@@ -85,6 +90,10 @@ pub struct SandboxConfig {
     /// Save the globals on a clean [`stop`](super::Sandbox::stop) and
     /// restore them at start.
     pub preserve_data: bool,
+    /// Restore the preservation file at start (with `preserve_data`). A
+    /// replacement that is handed the live state of the sandbox it replaces
+    /// sets it to false, so an older file cannot leak into that state.
+    pub load_preserved: bool,
     /// Where the preserved globals live
     /// (`<base_dir>/sandbox_preservation/<name>.data`).
     pub preservation_path: Option<PathBuf>,
@@ -119,11 +128,13 @@ impl SandboxConfig {
             kind,
             name: name.into(),
             script_path: script_path.into(),
+            source: None,
             module_directories: Vec::new(),
             memory_limit: DEFAULT_MEMORY_LIMIT,
             instruction_limit: DEFAULT_INSTRUCTION_LIMIT,
             output_limit: DEFAULT_OUTPUT_LIMIT,
             preserve_data: false,
+            load_preserved: true,
             preservation_path: None,
             config: toml::Table::new(),
             max_process_inject: DEFAULT_MAX_PROCESS_INJECT,
@@ -179,6 +190,10 @@ pub struct SandboxPluginConfig {
     /// Values for `read_config`.
     #[serde(default)]
     pub config: toml::Table,
+    /// Watch the script (and the `.lua` modules it loaded) and reload it in
+    /// place when it changes, carrying the globals over (SandboxFilter).
+    #[serde(default)]
+    pub reload_on_change: bool,
 }
 
 fn default_script_type() -> String {

@@ -140,8 +140,9 @@ impl Sandbox {
             counters: Counters::default(),
             interrupt,
         };
-        sb.load_script(&cfg.script_path)?;
+        sb.load_script(&cfg.script_path, cfg.source.as_deref())?;
         if sb.preserve_data
+            && cfg.load_preserved
             && let Some(path) = sb.preservation_path.clone()
             && path.exists()
         {
@@ -152,10 +153,23 @@ impl Sandbox {
         Ok(sb)
     }
 
-    fn load_script(&mut self, path: &std::path::Path) -> Result<(), SandboxError> {
-        let source = std::fs::read(path)
-            .map_err(|source| SandboxError::ReadScript { path: path.to_path_buf(), source })?;
-        let source = rewrite_setfenv(&source).into_owned();
+    fn load_script(
+        &mut self,
+        path: &std::path::Path,
+        text: Option<&[u8]>,
+    ) -> Result<(), SandboxError> {
+        let read;
+        let text = match text {
+            Some(t) => t,
+            None => {
+                read = std::fs::read(path).map_err(|source| SandboxError::ReadScript {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                &read
+            }
+        };
+        let source = rewrite_setfenv(text).into_owned();
         let Some(engine) = &self.engine else {
             return Err(SandboxError::Terminated(String::new()));
         };
@@ -200,6 +214,19 @@ impl Sandbox {
     /// The plugin name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// True if the global `name` is a function (e.g. `process_message`).
+    pub fn has_function(&self, name: &str) -> bool {
+        self.engine
+            .as_ref()
+            .is_some_and(|e| matches!(e.globals.raw_get::<Value>(name), Ok(Value::Function(_))))
+    }
+
+    /// The `.lua` module files the script has loaded with `require` so far
+    /// (empty once terminated).
+    pub fn module_files(&self) -> Vec<PathBuf> {
+        self.engine.as_ref().map_or_else(Vec::new, |e| require::module_files(&e.lua))
     }
 
     /// The termination error, once terminated.

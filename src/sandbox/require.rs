@@ -19,6 +19,9 @@ use super::config::SandboxKind;
 use super::extensions::Extensions;
 use super::guard::lua_error;
 
+/// The `.lua` files loaded by `require`, in load order (Lua app data).
+struct ModuleFiles(Vec<PathBuf>);
+
 /// Registry key of the cache of loaded modules.
 pub(crate) const LOADED_KEY: &str = "sandpiper.loaded";
 
@@ -41,6 +44,7 @@ pub(crate) fn install(
         loaded.raw_set(name, g.raw_get::<Table>(name)?)?;
     }
     lua.set_named_registry_value(LOADED_KEY, &loaded)?;
+    lua.set_app_data(ModuleFiles(Vec::new()));
     let loading: Rc<RefCell<HashSet<String>>> = Rc::default();
     let cache = loaded.clone();
     let require = lua.create_function(move |lua, name: Value| {
@@ -79,6 +83,9 @@ pub(crate) fn install(
             Value::Nil => Value::Boolean(true),
             v => v,
         };
+        if let Some(mut files) = lua.app_data_mut::<ModuleFiles>() {
+            files.0.push(path);
+        }
         cache.raw_set(name.as_str(), &value)?;
         Ok(value)
     })?;
@@ -103,6 +110,11 @@ fn load_module(lua: &Lua, name: &str, path: &std::path::Path) -> mlua::Result<Va
             other => other,
         })?;
     f.call::<Value>((name, path.display().to_string()))
+}
+
+/// The `.lua` module files loaded so far.
+pub(crate) fn module_files(lua: &Lua) -> Vec<PathBuf> {
+    lua.app_data_ref::<ModuleFiles>().map_or_else(Vec::new, |f| f.0.clone())
 }
 
 /// The cache of loaded modules (its values are skipped by preservation).

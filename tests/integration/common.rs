@@ -2,10 +2,12 @@
 //! output, stop it with a signal.
 #![allow(dead_code)]
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The binary under test.
@@ -27,6 +29,32 @@ pub fn run(args: &[&str]) -> Output {
 pub struct Daemon {
     pub child: Child,
     pub dir: PathBuf,
+    /// Its stderr as read so far, when followed live ([`Daemon::follow_log`]).
+    log: Option<(Log, JoinHandle<()>)>,
+}
+
+/// A daemon's stderr, read line by line while it runs.
+#[derive(Clone, Default)]
+pub struct Log(Arc<Mutex<String>>);
+
+impl Log {
+    /// Everything read so far.
+    pub fn text(&self) -> String {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Lines read so far that contain `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.0.lock().unwrap().lines().filter(|l| l.contains(needle)).count()
+    }
+
+    /// Waits until `n` lines contain `needle`; panics with the log after
+    /// `timeout`.
+    pub fn wait_count(&self, needle: &str, n: usize, timeout: Duration) {
+        if wait_for(timeout, || (self.count(needle) >= n).then_some(())).is_none() {
+            panic!("expected {n} lines with {needle:?}; log:\n{}", self.text());
+        }
+    }
 }
 
 impl Daemon {
@@ -42,7 +70,25 @@ impl Daemon {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        Daemon { child, dir: dir.to_path_buf() }
+        Daemon { child, dir: dir.to_path_buf(), log: None }
+    }
+
+    /// Reads stderr live from now on; `wait` and `stop` still return all
+    /// of it.
+    pub fn follow_log(&mut self) -> Log {
+        let log = Log::default();
+        let stderr = self.child.stderr.take().expect("stderr already taken");
+        let sink = log.clone();
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let mut text = sink.0.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        self.log = Some((log.clone(), reader));
+        log
     }
 
     /// Sends a signal by name ("INT", "TERM", "KILL", "HUP", "USR1").
@@ -73,6 +119,10 @@ impl Daemon {
                 }
                 if let Some(mut s) = self.child.stderr.take() {
                     s.read_to_string(&mut err).unwrap();
+                }
+                if let Some((log, reader)) = self.log.take() {
+                    reader.join().unwrap();
+                    err = log.text();
                 }
                 return (status.code(), out, err);
             }

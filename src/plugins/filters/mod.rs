@@ -2,3 +2,5 @@
 
 pub mod counter;
 pub mod sandbox;
+pub mod sandbox_manager;
+pub mod script_watch;
