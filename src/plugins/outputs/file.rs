@@ -367,6 +367,42 @@ mod tests {
     }
 
     #[test]
+    fn rotation_boundaries_are_aligned_to_midnight() {
+        assert_eq!(next_rotation(0), None);
+        for hours in [1u64, 4, 12, 24] {
+            let next = next_rotation(hours).unwrap();
+            let now = jiff::Timestamp::now();
+            assert!(next > now);
+            assert!(next.as_second() - now.as_second() <= (hours * 3600) as i64);
+            let local = next.to_zoned_datetime(jiff::tz::TimeZone::system());
+            assert_eq!((local.minute(), local.second()), (0, 0), "on the hour");
+            assert_eq!(local.hour() as u64 % hours, 0, "a multiple of {hours} h after midnight");
+        }
+    }
+
+    #[test]
+    fn rotation_writes_to_a_new_strftime_named_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let pattern = dir.path().join("out-%Y%m%d.log");
+        let mut s = settings(pattern, 1, 0, true);
+        s.rotation_hours = 24;
+        let mut out = FileOutput::new(s);
+        out.open().unwrap();
+        let mut enc = encoding();
+        let stop = StopSignal::new();
+        let mut cx = OutputContext::new("f", &mut enc, &stop);
+        out.process_message(&pack("x"), &mut cx).unwrap();
+        out.poll(&mut cx).unwrap();
+        let today = jiff::ZonedDateTime::now().strftime("out-%Y%m%d.log").to_string();
+        assert_eq!(std::fs::read(dir.path().join(today)).unwrap(), b"x\n");
+        // Pretend the boundary passed: the next write goes to a reopened file.
+        out.next_rotation = Some(jiff::Timestamp::UNIX_EPOCH);
+        out.process_message(&pack("y"), &mut cx).unwrap();
+        out.poll(&mut cx).unwrap();
+        assert!(out.next_rotation.unwrap() > jiff::Timestamp::now());
+    }
+
+    #[test]
     fn reopen_follows_a_renamed_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.log");
