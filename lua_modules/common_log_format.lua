@@ -344,7 +344,11 @@ local P, S, C, Cc, Cg, Ct, Cmt = lpeg.P, lpeg.S, lpeg.C, lpeg.Cc, lpeg.Cg, lpeg.
 local digit = lpeg.R"09"
 -- Lua's %s, and the end of a line (a trailing newline allowed).
 local SPACE = S" \t\n\v\f\r"
-local EOL = S"\r\n"^0 * -1
+local NL = S"\r\n"
+local EOL = NL^0 * -1
+-- The shortest text before EOL (all but the line ends), as spans: line
+-- end characters only when more text follows them.
+local TO_EOL = ((1 - NL)^1 + NL^1 * #(1 - NL))^0
 
 local TIME_SHAPES = {clf = dt.shapes.clf, rfc3339 = dt.shapes.rfc3339, msec = dt.shapes.epoch}
 
@@ -399,7 +403,7 @@ local function compile_grammar(segments)
             local text, span
             if stop and i + 1 == n and #nxt.lit == 1 then
                 -- to the last `stop`, after which only line ends follow
-                local final = P(stop) * (S"\r\n" - P(stop))^0 * -1
+                local final = P(stop) * (NL - P(stop))^0 * -1
                 text = ((1 - P(stop))^1 + (P(stop) - final))^0
             elseif stop == " " then
                 span = 1 - SPACE
@@ -408,7 +412,7 @@ local function compile_grammar(segments)
             elseif TIME_SHAPES[seg.kind] then
                 text = TIME_SHAPES[seg.kind]
             elseif seg.kind == "string" then
-                text = (1 - rest)^0
+                text = i == n and TO_EOL or (1 - rest)^0
             else
                 span = 1 - SPACE
             end

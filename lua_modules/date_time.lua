@@ -25,7 +25,8 @@ Functions (all return nil for text that does not parse or is out of range):
   setting re-interprets it).
 - rfc3164_to_ns("Feb 10 08:46:41"[, year]) -> ns (syslog; without a year
   the current UTC year is used, or the previous one for a month more than
-  one month ahead, so December lines read in January land in December).
+  one month ahead, so December lines read in January land in December;
+  the last text converted so is cached).
 - epoch_to_ns("1392050801.123") -> ns (nginx $msec, seconds with fraction).
 - offset_seconds("-0800" | "+01:00" | "Z") -> seconds east of UTC.
 - build_strftime_matcher(format) -> matcher; matcher:match(text) -> ns
@@ -203,17 +204,24 @@ function M.rfc3339_to_ns(text, wall_clock)
         tonumber(s), frac_ns(frac), off)
 end
 
+-- The last text converted without a year, and its result.
+local rfc3164_last_text, rfc3164_last_ns
+
 function M.rfc3164_to_ns(text, year)
+    if not year and text == rfc3164_last_text then return rfc3164_last_ns end
     local mon, d, h, mi, s = match(text, "^(%a%a%a) +(%d%d?) (%d%d):(%d%d):(%d%d)$")
     if not mon then return nil end
     local m = M.month_number[mon]
     if not m then return nil end
-    if not year then
+    local now_year = not year
+    if now_year then
         local now = os_date("!*t")
         year = now.year
         if m > now.month + 1 then year = year - 1 end
     end
-    return time_to_ns(year, m, tonumber(d), tonumber(h), tonumber(mi), tonumber(s))
+    local ns = time_to_ns(year, m, tonumber(d), tonumber(h), tonumber(mi), tonumber(s))
+    if now_year and ns then rfc3164_last_text, rfc3164_last_ns = text, ns end
+    return ns
 end
 
 function M.epoch_to_ns(text)

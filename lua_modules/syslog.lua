@@ -8,7 +8,9 @@ Functions:
 
 - build_rsyslog_grammar(template[, wall_clock]) -> LPeg pattern
 - build_rsyslog_matcher(template[, wall_clock]) -> matcher (an object with
-  :match, made of one Lua pattern; the same fields)
+  :match, made of one Lua pattern; the same fields). For rsyslog's
+  templates the grammar is the slightly faster of the two in Sandpiper
+  (see BENCHMARKS.md), so the rsyslog decoder uses it by default.
     `template` is an rsyslog template string, or the name of one of
     rsyslog's built-in templates: RSYSLOG_TraditionalFileFormat,
     RSYSLOG_FileFormat, RSYSLOG_TraditionalForwardFormat,
@@ -195,7 +197,11 @@ local digit = R"09"
 -- Lua's %s, and the end of a line (a trailing newline allowed).
 local SPACE = S" \t\n\v\f\r"
 local NONSPACE = 1 - SPACE
-local EOL = S"\r\n"^0 * -1
+local NL = S"\r\n"
+local EOL = NL^0 * -1
+-- The shortest text before EOL (all but the line ends), as spans: line
+-- end characters only when more text follows them.
+local TO_EOL = ((1 - NL)^1 + NL^1 * #(1 - NL))^0
 
 local function number_or_fail(_, _, text)
     local n = tonumber(text)
@@ -227,7 +233,7 @@ function M.build_rsyslog_grammar(template, wall_clock)
         if seg.lit then
             local lit = seg.lit
             if i == n then lit = gsub(lit, "[\r\n]+$", "") end
-            rest, grammar = P(lit) * rest, P(lit) * grammar
+            if lit ~= "" then rest, grammar = P(lit) * rest, P(lit) * grammar end
         elseif find(seg.options, "sp-if-no-1st-sp", 1, true) then
             rest, grammar = P" "^-1 * rest, P" "^-1 * grammar
         else
@@ -245,7 +251,7 @@ function M.build_rsyslog_grammar(template, wall_clock)
                 if seg.prop == "syslogtag" and not stop then
                     span = NONSPACE
                 elseif seg.prop == "msg" or not stop then
-                    text = (1 - rest)^0
+                    text = rest == EOL and TO_EOL or (1 - rest)^0
                 elseif stop == " " then
                     span = NONSPACE
                 else
@@ -264,7 +270,7 @@ end
 
 local pri = Cg(digit * digit^-2 / tonumber, "pri")
 local tag_name = (1 - (SPACE + S":["))^1
-local to_eol = (1 - EOL)^0
+local to_eol = TO_EOL
 
 M.rfc3164 = Ct("<" * pri * ">" * Cg(dt.rfc3164_timestamp, "timestamp") * " "
     * Cg(C(NONSPACE^1), "hostname") * " "
