@@ -74,6 +74,8 @@ for grammar in pattern lpeg; do
     report "$decoder ($grammar)" "$n" "$(cpu "$ROOT/sandboxes/decoders/$decoder.lua" "$WORK/$decoder.toml" "$input")"
   done
 done
+config "$WORK/match.toml" grammar_match_only format nginx grammar none
+report "baseline: read the line only" "$LINES" "$(cpu "$ROOT/benches/grammar_match_only.lua" "$WORK/match.toml" "$LOG")"
 for grammar in pattern lpeg; do
   for format in nginx rsyslog; do
     input=$LOG n=$LINES
