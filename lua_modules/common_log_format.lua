@@ -1,19 +1,26 @@
 --[[
-common_log_format: web server access-log formats turned into line matchers,
+common_log_format: web server access-log formats turned into grammars,
 and a user-agent normaliser.
 
-The matchers are built once, when the script loads, and used per line as an
-LPeg grammar would be: `local fields = grammar:match(line)` returns a table
-of typed fields, or nil when the line does not have the configured format.
-An LPeg implementation can replace this module behind the same names.
+Two implementations build the same fields from the same format strings:
+LPeg grammars (Heka's API: an LPeg pattern) and matchers made of one Lua
+pattern and generated Lua code. Both are built once, when the script
+loads, and used per line the same way: `local fields = g:match(line)`
+returns a table of typed fields, or nil when the line does not have the
+configured format. In Sandpiper's engine the matchers are the faster of
+the two (see BENCHMARKS.md, "LPeg grammars against Lua patterns"), so
+the shipped decoders use them unless configured otherwise; the grammars
+compose with other LPeg patterns.
 
 Functions:
 
-- build_nginx_grammar(log_format) -> grammar
+- build_nginx_grammar(log_format) -> LPeg pattern
+- build_nginx_matcher(log_format) -> matcher (an object with :match)
     `log_format` is the nginx directive's format string, with `$name` or
     `${name}` variables. Variables become fields of the same name:
     - `$time_local` (`10/Feb/2014:08:46:41 -0800`), `$time_iso8601` and
-      `$msec` become field `time`, in nanoseconds since the epoch;
+      `$msec` become field `time`, in nanoseconds since the epoch; a date
+      that does not exist fails the line;
     - numbers (DOUBLE): `$status`, `$connection`, `$connection_requests`,
       `$pid`, `$server_port`, `$remote_port`, `$gzip_ratio`;
     - byte counts with representation "B": `$body_bytes_sent`,
@@ -27,8 +34,15 @@ Functions:
     at the closing quote; a variable followed by a space ends at any white
     space), except a last variable followed only by one character, which
     runs to the last such character (a quoted user agent may hold quotes);
-    the whole line must match, a trailing newline allowed. At most 32 variables (Lua's capture limit).
-- build_apache_grammar(log_format) -> grammar
+    the whole line must match, a trailing newline allowed. A string
+    variable followed directly by another variable (no text between them)
+    takes the shortest text that lets the rest of the line match; other
+    variables followed directly by another one take a run of non-space
+    characters (the matcher may split such a run differently: it
+    backtracks, the grammar does not). A matcher takes at most 32
+    variables (Lua's capture limit).
+- build_apache_grammar(log_format) -> LPeg pattern
+- build_apache_matcher(log_format) -> matcher
     `log_format` is Apache's LogFormat string. Directives map to the nginx
     names so the same filters work for both: %a %h -> remote_addr,
     %A -> server_addr, %B -> body_bytes_sent, %b -> body_bytes_sent ("-" is
@@ -52,6 +66,7 @@ Functions:
 
 local string = require "string"
 local table = require "table"
+local lpeg = require "lpeg"
 local dt = require "date_time"
 
 local find, match, sub, format, gsub, lower = string.find, string.match, string.sub,
@@ -192,7 +207,7 @@ local function generated(pattern, vars)
 end
 
 -- segments: {lit = "text"} or {name = "field", kind = "..."}
-local function compile(segments)
+local function compile_matcher(segments)
     local parts, vars = {"^"}, {}
     for i, seg in ipairs(segments) do
         if seg.lit then
@@ -223,9 +238,10 @@ local function add_literal(segments, text)
     end
 end
 
-function M.build_nginx_grammar(log_format)
+-- The segments of an nginx log_format (errors blame the caller's caller).
+local function nginx_segments(log_format)
     if type(log_format) ~= "string" or log_format == "" then
-        error("log_format must be a non-empty string", 2)
+        error("log_format must be a non-empty string", 3)
     end
     local segments, i = {}, 1
     while true do
@@ -245,7 +261,7 @@ function M.build_nginx_grammar(log_format)
             i = s + 1
         end
     end
-    return compile(segments)
+    return segments
 end
 
 local APACHE = {
@@ -270,9 +286,10 @@ local APACHE_NAMED = {
     n = function(n) return n end,
 }
 
-function M.build_apache_grammar(log_format)
+-- The segments of an Apache LogFormat (errors blame the caller's caller).
+local function apache_segments(log_format)
     if type(log_format) ~= "string" or log_format == "" then
-        error("log_format must be a non-empty string", 2)
+        error("log_format must be a non-empty string", 3)
     end
     local segments, i = {}, 1
     while true do
@@ -291,7 +308,7 @@ function M.build_apache_grammar(log_format)
                 letter, e = match(log_format, "^[!%d,]*[<>]?(%a)()", s + 1)
             end
             if not letter then
-                error(format("bad directive at position %d of the log format", s), 2)
+                error(format("bad directive at position %d of the log format", s), 3)
             end
             if arg and APACHE_NAMED[letter] then
                 segments[#segments + 1] = {name = APACHE_NAMED[letter](arg), kind = "string"}
@@ -304,12 +321,117 @@ function M.build_apache_grammar(log_format)
                 segments[#segments + 1] = {name = d[1], kind = d[2]}
             else
                 error(format("unsupported directive %%%s%s in the log format",
-                    arg and ("{" .. arg .. "}") or "", letter), 2)
+                    arg and ("{" .. arg .. "}") or "", letter), 3)
             end
             i = e
         end
     end
-    return compile(segments)
+    return segments
+end
+
+function M.build_nginx_matcher(log_format)
+    return compile_matcher(nginx_segments(log_format))
+end
+
+function M.build_apache_matcher(log_format)
+    return compile_matcher(apache_segments(log_format))
+end
+
+------------------------------------------------------------------------
+-- LPeg grammars: the same segments, the same fields.
+
+local P, S, C, Cc, Cg, Ct, Cmt = lpeg.P, lpeg.S, lpeg.C, lpeg.Cc, lpeg.Cg, lpeg.Ct, lpeg.Cmt
+local digit = lpeg.R"09"
+-- Lua's %s, and the end of a line (a trailing newline allowed).
+local SPACE = S" \t\n\v\f\r"
+local NL = S"\r\n"
+local EOL = NL^0 * -1
+-- The shortest text before EOL (all but the line ends), as spans: line
+-- end characters only when more text follows them.
+local TO_EOL = ((1 - NL)^1 + NL^1 * #(1 - NL))^0
+
+local TIME_SHAPES = {clf = dt.shapes.clf, rfc3339 = dt.shapes.rfc3339, msec = dt.shapes.epoch}
+
+-- A typed number field from `text`, as the matcher's conversion does.
+local function typed_number(kind)
+    local rep = REPRESENTATIONS[kind]
+    return function(text)
+        local n = tonumber(text)
+        if kind == "clf_bytes" and text == "-" then n = 0 end
+        if n then return {value = n, representation = rep} end
+        if kind == "seconds" and text ~= "-" and text ~= "" then return text end
+        return nil
+    end
+end
+
+-- The capture for variable `v` whose text `text` matches; `span` is set
+-- when `text` is a run of `span` characters (then a plain integer is
+-- converted without calling Lua).
+local function lpeg_value(v, text, span)
+    local kind = v.kind
+    if TIME_CONVERTERS[kind] then
+        return dt.converted(text, TIME_CONVERTERS[kind])
+    elseif kind == "string" then
+        return C(text)
+    elseif kind == "number" then
+        return C(text) / tonumber
+    end
+    local slow = C(text) / typed_number(kind)
+    if not span then return slow end
+    local rep = Cg(Cc(REPRESENTATIONS[kind]), "representation")
+    local fast = Ct(Cg(digit^1 / tonumber, "value") * rep) * -span
+    if kind == "clf_bytes" then
+        fast = fast + Ct(Cg(Cc(0), "value") * rep) * "-" * -span
+    end
+    return fast + slow
+end
+
+-- Built from the end: `rest` is what follows a variable (without
+-- captures), for a string variable that must stop where the rest of the
+-- line can match.
+local function compile_grammar(segments)
+    local n, nvars = #segments, 0
+    local rest, grammar = EOL, EOL
+    for i = n, 1, -1 do
+        local seg = segments[i]
+        if seg.lit then
+            rest, grammar = P(seg.lit) * rest, P(seg.lit) * grammar
+        else
+            nvars = nvars + 1
+            local nxt = segments[i + 1]
+            local stop = nxt and nxt.lit and sub(nxt.lit, 1, 1)
+            local text, span
+            if stop and i + 1 == n and #nxt.lit == 1 then
+                -- to the last `stop`, after which only line ends follow
+                local final = P(stop) * (NL - P(stop))^0 * -1
+                text = ((1 - P(stop))^1 + (P(stop) - final))^0
+            elseif stop == " " then
+                span = 1 - SPACE
+            elseif stop then
+                span = 1 - P(stop)
+            elseif TIME_SHAPES[seg.kind] then
+                text = TIME_SHAPES[seg.kind]
+            elseif seg.kind == "string" then
+                text = i == n and TO_EOL or (1 - rest)^0
+            else
+                span = 1 - SPACE
+            end
+            text = text or span^0
+            local name = TIME_CONVERTERS[seg.kind] and "time" or seg.name
+            rest = text * rest
+            grammar = Cg(lpeg_value(seg, text, span), name) * grammar
+        end
+    end
+    if nvars == 0 then error("the log format has no variables", 3) end
+    return Ct(grammar)
+end
+
+function M.build_nginx_grammar(log_format)
+    return compile_grammar(nginx_segments(log_format))
+end
+
+function M.build_apache_grammar(log_format)
+    return compile_grammar(apache_segments(log_format))
 end
 
 local WINDOWS = {

@@ -10,6 +10,10 @@ Functions (all return nil for text that does not parse or is out of range):
   Gregorian calendar, any year).
 - time_to_ns(year, month, day, hour, min, sec, frac_ns, offset_sec) -> ns
   for a wall-clock time `offset_sec` east of UTC (the last two optional).
+  time_to_ns(t) also takes a Heka-style time table: year, month, day,
+  hour, min, sec (numbers or digit strings), optional sec_frac (seconds,
+  e.g. 0.25), offset_sign ("+"/"-"), offset_hour and offset_min, or time_t
+  (seconds since the epoch).
 - clf_to_ns("10/Feb/2014:08:46:41 -0800") -> 1392050801000000000
   (Common Log Format, nginx $time_local, Apache %t without the brackets).
   The last text and the last date are cached, so a log with many lines per
@@ -21,22 +25,42 @@ Functions (all return nil for text that does not parse or is out of range):
   setting re-interprets it).
 - rfc3164_to_ns("Feb 10 08:46:41"[, year]) -> ns (syslog; without a year
   the current UTC year is used, or the previous one for a month more than
-  one month ahead, so December lines read in January land in December).
+  one month ahead, so December lines read in January land in December;
+  the last text converted so is cached).
 - epoch_to_ns("1392050801.123") -> ns (nginx $msec, seconds with fraction).
 - offset_seconds("-0800" | "+01:00" | "Z") -> seconds east of UTC.
-- build_strftime_grammar(format) -> grammar; grammar:match(text) -> ns
-    for a strftime-style format with %Y %y %m %d %e %H %M %S %b %h %B %p
-    %I, %f (fraction digits), %z (+hhmm, +hh:mm or Z), %Z (UTC/GMT/Z
-    only), %s (epoch seconds), %T (%H:%M:%S), %F (%Y-%m-%d), %D
-    (%m/%d/%y), %R (%H:%M), %% and literal text. Missing parts default to
-    1970-01-01 00:00:00 UTC.
+- build_strftime_matcher(format) -> matcher; matcher:match(text) -> ns
+    (Lua patterns; the whole text must match) for a strftime-style format
+    with %Y %y %m %d %e %H %M %S %b %h %B %p %I, %f (fraction digits), %z
+    (+hhmm, +hh:mm or Z), %Z (UTC/GMT/Z only), %s (epoch seconds), %T
+    (%H:%M:%S), %F (%Y-%m-%d), %D (%m/%d/%y), %R (%H:%M), %% and literal
+    text. Missing parts default to 1970-01-01 00:00:00 UTC.
 - month_number["Feb"] -> 2 (English abbreviations, any case of the first
   letter as logs write them: "Feb", "FEB", "feb").
+
+LPeg grammars (patterns whose one capture is the time in ns; a date that
+does not exist, such as 31/Feb, makes the match fail). They match a
+prefix of the subject, so they compose into larger grammars:
+
+- clf_timestamp: `10/Feb/2014:08:46:41 -0800` (as clf_to_ns).
+- rfc3339: `2014-02-10T16:46:41.25Z`, `... +01:00`, `... +0100`, or no
+  offset (UTC), as rfc3339_to_ns; rfc3339_wall_clock: the same with the
+  offset checked but not applied.
+- rfc3164_timestamp: `Feb 10 08:46:41` or `Feb  1 08:46:41` (as
+  rfc3164_to_ns without a year).
+- epoch_timestamp: `1392050801.123` (as epoch_to_ns).
+- build_strftime_grammar(format) -> grammar: the directives of
+  build_strftime_matcher, as an LPeg pattern capturing ns. Unlike the
+  matcher it does not require the end of the subject: use
+  `grammar * -1` for that.
 --]]
 
 local string = require "string"
 local table = require "table"
 local os = require "os"
+local lpeg = require "lpeg"
+
+local math = require "math"
 
 local tonumber, type, setmetatable, ipairs, error = tonumber, type, setmetatable, ipairs,
     error
@@ -87,7 +111,26 @@ local function valid_time(h, mi, s)
     return h and mi and s and h < 24 and mi < 60 and s <= 60
 end
 
+-- A Heka-style time table as time_to_ns arguments.
+local function from_table(t)
+    if t.time_t then return nil, tonumber(t.time_t) end
+    local frac = tonumber(t.sec_frac)
+    local off = 0
+    if t.offset_hour then
+        off = (tonumber(t.offset_hour) or 0) * 3600 + (tonumber(t.offset_min) or 0) * 60
+        if t.offset_sign == "-" then off = -off end
+    end
+    return {tonumber(t.year), tonumber(t.month), tonumber(t.day), tonumber(t.hour) or 0,
+        tonumber(t.min) or 0, tonumber(t.sec) or 0, frac and math.floor(frac * 1e9 + 0.5) or 0,
+        off}
+end
+
 function M.time_to_ns(y, m, d, h, mi, s, frac, offset)
+    if type(y) == "table" then
+        local args, time_t = from_table(y)
+        if time_t then return math.floor(time_t * 1e9) end
+        y, m, d, h, mi, s, frac, offset = table.unpack(args, 1, 8)
+    end
     if not valid_date(y, m, d) or not valid_time(h, mi, s) then return nil end
     local secs = days_from_civil(y, m, d) * 86400 + h * 3600 + mi * 60 + s - (offset or 0)
     return secs * 1000000000 + (frac or 0)
@@ -161,17 +204,24 @@ function M.rfc3339_to_ns(text, wall_clock)
         tonumber(s), frac_ns(frac), off)
 end
 
+-- The last text converted without a year, and its result.
+local rfc3164_last_text, rfc3164_last_ns
+
 function M.rfc3164_to_ns(text, year)
+    if not year and text == rfc3164_last_text then return rfc3164_last_ns end
     local mon, d, h, mi, s = match(text, "^(%a%a%a) +(%d%d?) (%d%d):(%d%d):(%d%d)$")
     if not mon then return nil end
     local m = M.month_number[mon]
     if not m then return nil end
-    if not year then
+    local now_year = not year
+    if now_year then
         local now = os_date("!*t")
         year = now.year
         if m > now.month + 1 then year = year - 1 end
     end
-    return time_to_ns(year, m, tonumber(d), tonumber(h), tonumber(mi), tonumber(s))
+    local ns = time_to_ns(year, m, tonumber(d), tonumber(h), tonumber(mi), tonumber(s))
+    if now_year and ns then rfc3164_last_text, rfc3164_last_ns = text, ns end
+    return ns
 end
 
 function M.epoch_to_ns(text)
@@ -219,11 +269,15 @@ local function strftime_ns(c)
         tonumber(c.sec) or 0, frac_ns(c.frac), off)
 end
 
-function M.build_strftime_grammar(format)
+local function strftime_format(format)
     if type(format) ~= "string" or format == "" then
-        error("the timestamp format must be a non-empty string", 2)
+        error("the timestamp format must be a non-empty string", 3)
     end
-    format = string.gsub(format, "%%([TFDR])", STRFTIME_ALIAS)
+    return (string.gsub(format, "%%([TFDR])", STRFTIME_ALIAS))
+end
+
+function M.build_strftime_matcher(format)
+    format = strftime_format(format)
     local parts, keys, i = {"^"}, {}, 1
     while i <= #format do
         local c = sub(format, i, i)
@@ -256,6 +310,81 @@ function M.build_strftime_grammar(format)
             return strftime_ns(c)
         end,
     }
+end
+
+------------------------------------------------------------------------
+-- LPeg grammars
+
+local P, R, S, C, Cg, Ct, Cmt = lpeg.P, lpeg.R, lpeg.S, lpeg.C, lpeg.Cg, lpeg.Ct, lpeg.Cmt
+local digit, alpha = R"09", R("AZ", "az")
+local d2, d4 = digit * digit, digit * digit * digit * digit
+
+-- A pattern capturing fn(text) for the text `shape` matches; it fails
+-- where fn returns nil.
+local function converted(shape, fn)
+    return Cmt(C(shape), function(_, _, text)
+        local ns = fn(text)
+        if ns then return true, ns end
+        return false
+    end)
+end
+M.converted = converted
+
+--- The text shapes the grammars accept (no captures).
+M.shapes = {
+    clf = digit * digit^-1 * "/" * alpha * alpha * alpha * "/" * d4 * ":" * d2 * ":" * d2
+        * ":" * d2 * " " * S"+-" * d4,
+    rfc3339 = d4 * "-" * d2 * "-" * d2 * S"Tt " * d2 * ":" * d2 * ":" * d2 * P"."^-1
+        * digit^0 * (S"Zz" + S"+-" * d2 * P":"^-1 * d2)^-1,
+    rfc3164 = alpha * alpha * alpha * P" "^1 * digit * digit^-1 * " " * d2 * ":" * d2 * ":"
+        * d2,
+    epoch = digit^1 * P"."^-1 * digit^0,
+}
+
+M.clf_timestamp = converted(M.shapes.clf, M.clf_to_ns)
+M.rfc3339 = converted(M.shapes.rfc3339, M.rfc3339_to_ns)
+M.rfc3339_wall_clock = converted(M.shapes.rfc3339, function(text)
+    return M.rfc3339_to_ns(text, true)
+end)
+M.rfc3164_timestamp = converted(M.shapes.rfc3164, function(text)
+    return M.rfc3164_to_ns(text)
+end)
+M.epoch_timestamp = converted(M.shapes.epoch, M.epoch_to_ns)
+
+-- The text each strftime directive matches (the capture is its value).
+local STRFTIME_LPEG = {
+    Y = C(S"+-"^-1 * d4), y = C(d2), m = C(digit * digit^-1), d = C(digit * digit^-1),
+    e = P" "^-1 * C(digit * digit^-1), H = C(digit * digit^-1), I = C(digit * digit^-1),
+    M = C(d2), S = C(d2), b = C(alpha * alpha * alpha), h = C(alpha * alpha * alpha),
+    B = C(alpha^1), p = C(S"AaPp" * S"Mm"), f = C(digit^1), s = C(digit^1),
+    z = C(S"Zz+-" * S"0123456789:"^0), Z = C(alpha^1),
+}
+
+function M.build_strftime_grammar(format)
+    format = strftime_format(format)
+    local g, i = P(true), 1
+    while i <= #format do
+        local c = sub(format, i, i)
+        if c == "%" then
+            local d = sub(format, i + 1, i + 1)
+            if d == "%" then
+                g = g * "%"
+            elseif STRFTIME_LPEG[d] then
+                g = g * Cg(STRFTIME_LPEG[d], STRFTIME[d][2])
+            else
+                error("unsupported directive %" .. d .. " in the timestamp format", 2)
+            end
+            i = i + 2
+        else
+            g = g * c
+            i = i + 1
+        end
+    end
+    return Cmt(Ct(g), function(_, _, parts)
+        local ns = strftime_ns(parts)
+        if ns then return true, ns end
+        return false
+    end)
 end
 
 return M

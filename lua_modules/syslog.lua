@@ -6,12 +6,16 @@ assumed and the time is UTC (a decoder's `tz` setting re-interprets it).
 
 Functions:
 
-- build_rsyslog_grammar(template[, wall_clock]) -> grammar
+- build_rsyslog_grammar(template[, wall_clock]) -> LPeg pattern
+- build_rsyslog_matcher(template[, wall_clock]) -> matcher (an object with
+  :match, made of one Lua pattern; the same fields). For rsyslog's
+  templates the grammar is the slightly faster of the two in Sandpiper
+  (see BENCHMARKS.md), so the rsyslog decoder uses it by default.
     `template` is an rsyslog template string, or the name of one of
     rsyslog's built-in templates: RSYSLOG_TraditionalFileFormat,
     RSYSLOG_FileFormat, RSYSLOG_TraditionalForwardFormat,
     RSYSLOG_ForwardFormat, RSYSLOG_SyslogProtocol23Format.
-    `grammar:match(line)` returns a table keyed by lower-case property name,
+    `g:match(line)` returns a table keyed by lower-case property name,
     or nil when the line does not have the template's shape:
     - timestamp / timereported / timegenerated: ns, from the RFC 3164 date
       (`Feb 10 12:58:58`) or, with the `date-rfc3339` option, RFC 3339
@@ -24,17 +28,25 @@ Functions:
       separating space and `drop-last-lf` drops a final newline.
     A template's trailing newline (`\n`) is optional in the line. With
     `wall_clock`, RFC 3339 offsets are not applied (see date_time): for a
-    decoder whose `tz` setting re-interprets the times.
+    decoder whose `tz` setting re-interprets the times. A property that
+    is not followed by literal text (the message, usually) takes the
+    shortest text that lets the rest of the line match.
 - parse_syslogtag("widget[4322]:") -> "widget", 4322 (or the tag, nil)
 - parse_rfc3164(line) -> {pri, timestamp, hostname, programname, pid, msg}
     for `<34>Oct 11 22:14:15 mymachine su[230]: 'su root' failed`.
 - parse_rfc5424(line) -> {pri, version, timestamp, hostname, app_name,
     procid, msgid, structured_data, msg}; "-" values are left out.
 - severity_number["warning"] -> 4, facility_number["local0"] -> 16.
+
+LPeg grammars (whole lines, a trailing newline allowed):
+
+- rfc3164: the table parse_rfc3164 returns, for the same lines.
+- rfc5424: the table parse_rfc5424 returns, for the same lines.
 --]]
 
 local string = require "string"
 local table = require "table"
+local lpeg = require "lpeg"
 local dt = require "date_time"
 
 local find, match, sub, lower, gsub, format = string.find, string.match, string.sub,
@@ -93,11 +105,11 @@ local function parse_template(template)
         end
         segments[#segments + 1] = {lit = sub(template, i, s - 1)}
         local e = find(template, "%", s + 1, true)
-        if not e then error("unterminated property in the rsyslog template", 3) end
+        if not e then error("unterminated property in the rsyslog template", 4) end
         local body = sub(template, s + 1, e - 1)
         local name, options = match(body, "^([^:]+):?[^:]*:?[^:]*:?(.*)$")
         if not name or name == "" then
-            error(format("bad property %%%s%% in the rsyslog template", body), 3)
+            error(format("bad property %%%s%% in the rsyslog template", body), 4)
         end
         segments[#segments + 1] = {prop = lower(name), options = lower(options)}
         i = e + 1
@@ -105,13 +117,19 @@ local function parse_template(template)
     return segments
 end
 
-function M.build_rsyslog_grammar(template, wall_clock)
+-- The segments of a template or built-in template name (errors blame the
+-- caller's caller).
+local function template_segments(template)
     if type(template) ~= "string" or template == "" then
-        error("template must be a non-empty string", 2)
+        error("template must be a non-empty string", 3)
     end
     template = BUILTIN[template] or template
     template = gsub(template, "\\n", "\n")
-    local segments = parse_template(template)
+    return parse_template(template)
+end
+
+function M.build_rsyslog_matcher(template, wall_clock)
+    local segments = template_segments(template)
     local parts, props = {"^"}, {}
     for i, seg in ipairs(segments) do
         if seg.lit then
@@ -170,6 +188,114 @@ function M.build_rsyslog_grammar(template, wall_clock)
     end
     return {match = grammar_match, pattern = pattern}
 end
+
+------------------------------------------------------------------------
+-- LPeg grammars
+
+local P, R, S, C, Cg, Ct, Cmt = lpeg.P, lpeg.R, lpeg.S, lpeg.C, lpeg.Cg, lpeg.Ct, lpeg.Cmt
+local digit = R"09"
+-- Lua's %s, and the end of a line (a trailing newline allowed).
+local SPACE = S" \t\n\v\f\r"
+local NONSPACE = 1 - SPACE
+local NL = S"\r\n"
+local EOL = NL^0 * -1
+-- The shortest text before EOL (all but the line ends), as spans: line
+-- end characters only when more text follows them.
+local TO_EOL = ((1 - NL)^1 + NL^1 * #(1 - NL))^0
+
+local function number_or_fail(_, _, text)
+    local n = tonumber(text)
+    if n then return true, n end
+    return false
+end
+
+-- A number property: a plain integer without calling Lua when `span` is
+-- the character class of its text.
+local function lpeg_number(text, span)
+    local slow = Cmt(C(text), number_or_fail)
+    if not span then return slow end
+    return (digit^1 / tonumber) * -span + slow
+end
+
+-- Built from the end, as common_log_format's grammars: `rest` is what
+-- follows a property, for a property that must stop where the rest of
+-- the line can match.
+function M.build_rsyslog_grammar(template, wall_clock)
+    local segments = template_segments(template)
+    local n, nprops = #segments, 0
+    local rest, grammar = EOL, EOL
+    local rfc3339 = wall_clock and dt.rfc3339_wall_clock or dt.rfc3339
+    local rfc3164 = dt.converted(dt.shapes.rfc3164, function(text)
+        return dt.rfc3164_to_ns(text)
+    end)
+    for i = n, 1, -1 do
+        local seg = segments[i]
+        if seg.lit then
+            local lit = seg.lit
+            if i == n then lit = gsub(lit, "[\r\n]+$", "") end
+            if lit ~= "" then rest, grammar = P(lit) * rest, P(lit) * grammar end
+        elseif find(seg.options, "sp-if-no-1st-sp", 1, true) then
+            rest, grammar = P" "^-1 * rest, P" "^-1 * grammar
+        else
+            nprops = nprops + 1
+            local name = RENAME[seg.prop] or seg.prop
+            local nxt = segments[i + 1]
+            local stop = nxt and nxt.lit and sub(nxt.lit, 1, 1)
+            if stop == "" then stop = nil end
+            local text, value, span
+            if TIMES[seg.prop] then
+                local iso = find(seg.options, "date-rfc3339", 1, true)
+                text = iso and dt.shapes.rfc3339 or dt.shapes.rfc3164
+                value = iso and rfc3339 or rfc3164
+            else
+                if seg.prop == "syslogtag" and not stop then
+                    span = NONSPACE
+                elseif seg.prop == "msg" or not stop then
+                    text = rest == EOL and TO_EOL or (1 - rest)^0
+                elseif stop == " " then
+                    span = NONSPACE
+                else
+                    span = 1 - P(stop)
+                end
+                text = text or span^0
+                value = NUMBERS[seg.prop] and lpeg_number(text, span) or C(text)
+            end
+            rest = text * rest
+            grammar = Cg(value, name) * grammar
+        end
+    end
+    if nprops == 0 then error("the rsyslog template has no properties", 2) end
+    return Ct(grammar)
+end
+
+local pri = Cg(digit * digit^-2 / tonumber, "pri")
+local tag_name = (1 - (SPACE + S":["))^1
+local to_eol = TO_EOL
+
+M.rfc3164 = Ct("<" * pri * ">" * Cg(dt.rfc3164_timestamp, "timestamp") * " "
+    * Cg(C(NONSPACE^1), "hostname") * " "
+    * ((Cg(C(tag_name), "programname") * "[" * Cg(digit^1 / tonumber, "pid") * "]"
+        + Cg(C(tag_name * P"["^-1 * digit^0 * P"]"^-1), "programname"))
+        * ":" * SPACE^-1 * Cg(C(to_eol), "msg")
+        + Cg(C(to_eol), "msg"))
+    * EOL)
+
+-- A header field of RFC 5424: "-" leaves it out.
+local function nil_or(value, name)
+    return P"-" * #P" " + Cg(value, name)
+end
+
+local quoted = '"' * (P"\\" * 1 + (1 - S'"\\'))^0 * '"'
+local sd_element = "[" * (P"\\" * 1 + quoted + (1 - S'\\"]'))^0 * "]"
+
+M.rfc5424 = Ct("<" * pri * ">" * Cg(digit * digit^-1 / tonumber, "version") * " "
+    * nil_or(dt.converted(NONSPACE^1, dt.rfc3339_to_ns), "timestamp") * " "
+    * nil_or(C(NONSPACE^1), "hostname") * " "
+    * nil_or(C(NONSPACE^1), "app_name") * " "
+    * nil_or(C(NONSPACE^1), "procid") * " "
+    * nil_or(C(NONSPACE^1), "msgid") * " "
+    * (P"-" + Cg(C(sd_element^1), "structured_data"))
+    * (EOL + " " * P"\239\187\191"^-1 * Cg(C(to_eol), "msg") * EOL))
 
 function M.parse_syslogtag(tag)
     local name, pid = match(tag, "^([^%[]+)%[(%d+)%]:?$")

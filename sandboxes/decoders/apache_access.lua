@@ -23,6 +23,11 @@ Config (the `[<name>.config]` table):
     recognised.
 - payload_keep (bool, default false)
     Keep the log line as the Payload.
+- grammar (string, default "pattern")
+    The implementation that parses the lines, both giving the same fields:
+    "pattern" (a Lua pattern and generated code, the faster one in
+    Sandpiper, see BENCHMARKS.md) or "lpeg" (an LPeg grammar from
+    common_log_format.build_apache_grammar).
 
 Example:
 
@@ -47,7 +52,10 @@ local clf = require "common_log_format"
 
 local COMBINED = '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"'
 
-local grammar = clf.build_apache_grammar(read_config("log_format") or COMBINED)
+local builders = {lpeg = clf.build_apache_grammar, pattern = clf.build_apache_matcher}
+local build = builders[read_config("grammar") or "pattern"]
+if not build then error('grammar must be "lpeg" or "pattern"') end
+local grammar = build(read_config("log_format") or COMBINED)
 local normalize = clf.normalize_user_agent
 local read_message, inject_message = read_message, inject_message
 

@@ -60,7 +60,7 @@ local msg_type = read_config("type") or "json"
 
 local timestamp_key = read_config("Timestamp")
 local timestamp_format = read_config("timestamp_format")
-local ts_grammar = timestamp_format and dt.build_strftime_grammar(timestamp_format)
+local ts_grammar = timestamp_format and dt.build_strftime_matcher(timestamp_format)
 
 local STRING_HEADERS = {"Payload", "Uuid", "Type", "Logger", "Hostname", "EnvVersion"}
 local NUMBER_HEADERS = {"Severity", "Pid"}

@@ -22,6 +22,11 @@ Config (the `[<name>.config]` table):
     recognised.
 - payload_keep (bool, default false)
     Keep the log line as the Payload.
+- grammar (string, default "pattern")
+    The implementation that parses the lines, both giving the same fields:
+    "pattern" (a Lua pattern and generated code, the faster one in
+    Sandpiper, see BENCHMARKS.md) or "lpeg" (an LPeg grammar from
+    common_log_format.build_nginx_grammar).
 
 Example:
 
@@ -47,7 +52,10 @@ local clf = require "common_log_format"
 local COMBINED = '$remote_addr - $remote_user [$time_local] "$request" '
     .. '$status $body_bytes_sent "$http_referer" "$http_user_agent"'
 
-local grammar = clf.build_nginx_grammar(read_config("log_format") or COMBINED)
+local builders = {lpeg = clf.build_nginx_grammar, pattern = clf.build_nginx_matcher}
+local build = builders[read_config("grammar") or "pattern"]
+if not build then error('grammar must be "lpeg" or "pattern"') end
+local grammar = build(read_config("log_format") or COMBINED)
 local normalize = clf.normalize_user_agent
 local read_message, inject_message = read_message, inject_message
 

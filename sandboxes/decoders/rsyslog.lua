@@ -30,6 +30,11 @@ Config:
     Timestamp and the `timegenerated` field as wall-clock time in this zone
     (as Heka did), so with `tz` set the offsets written in RFC 3339 dates
     are ignored; without it they are applied.
+- grammar (string, default "lpeg")
+    The implementation that parses the lines, both giving the same fields:
+    "lpeg" (syslog.build_rsyslog_grammar, the faster one in Sandpiper, see
+    BENCHMARKS.md) or "pattern" (syslog.build_rsyslog_matcher, one Lua
+    pattern).
 
 Example:
 
@@ -47,8 +52,11 @@ local syslog = require "syslog"
 local math = require "math"
 
 local tz = read_config("tz")
-local grammar = syslog.build_rsyslog_grammar(
-    read_config("template") or "RSYSLOG_TraditionalFileFormat", tz ~= nil and tz ~= "UTC")
+local builders = {lpeg = syslog.build_rsyslog_grammar, pattern = syslog.build_rsyslog_matcher}
+local build = builders[read_config("grammar") or "lpeg"]
+if not build then error('grammar must be "lpeg" or "pattern"') end
+local grammar = build(read_config("template") or "RSYSLOG_TraditionalFileFormat",
+    tz ~= nil and tz ~= "UTC")
 local hostname_keep = read_config("hostname_keep")
 local msg_type = read_config("type")
 local parse_syslogtag = syslog.parse_syslogtag

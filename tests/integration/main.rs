@@ -7,6 +7,7 @@
 mod common;
 
 mod cli;
+mod grammars;
 mod logstreamer;
 mod reload;
 mod reload_on_change;
