@@ -41,7 +41,14 @@ pub struct Pack {
     /// holder is done with it (see `pipeline::ack`). Outputs that buffer
     /// clone it and drop the clone once their bytes are written.
     pub guard: Option<DeliveryGuard>,
+    /// Fields of the pack's previous message, kept with their allocations
+    /// so the next decode can refill them instead of allocating (and so
+    /// they are freed by no other thread than the one that made them).
+    spare_fields: Vec<super::Field>,
 }
+
+/// Spare fields a pack keeps at most.
+const MAX_SPARE_FIELDS: usize = 64;
 
 /// An opaque token whose last drop tells an input that a message it read
 /// has been fully handled.
@@ -125,8 +132,18 @@ impl Pack {
         self.bytes_valid = false;
     }
 
-    /// Resets everything for reuse, keeping allocations.
+    /// Moves the spare fields (see [`Pack::clear`]) to `into`.
+    pub fn take_spare_fields(&mut self, into: &mut Vec<super::Field>) {
+        into.append(&mut self.spare_fields);
+    }
+
+    /// Resets everything for reuse, keeping allocations (the fields too, as
+    /// spares).
     pub fn clear(&mut self) {
+        let room = MAX_SPARE_FIELDS.saturating_sub(self.spare_fields.len());
+        let fields = &mut self.message.fields;
+        let keep = fields.len().min(room);
+        self.spare_fields.extend(fields.drain(..keep));
         self.message.clear();
         self.msg_bytes.clear();
         self.bytes_valid = false;
@@ -433,6 +450,21 @@ mod tests {
         assert!(b.message.payload.is_empty() && c.message.payload.is_empty(), "cleared");
         let cap = b.message.payload.capacity().max(c.message.payload.capacity());
         assert!(cap >= 5, "allocations are kept");
+    }
+
+    #[test]
+    fn cleared_packs_keep_their_fields_as_spares() {
+        let pool = PackPool::new(1);
+        let mut a = pool.get();
+        a.message.fields.push(super::super::Field::string("k", "v"));
+        drop(a);
+        let mut b = pool.get();
+        assert!(b.message.fields.is_empty(), "the message is cleared");
+        let mut spares = Vec::new();
+        b.take_spare_fields(&mut spares);
+        assert_eq!(spares.len(), 1, "the field object is kept for reuse");
+        b.take_spare_fields(&mut spares);
+        assert_eq!(spares.len(), 1, "and handed out once");
     }
 
     #[test]

@@ -149,6 +149,9 @@ pub(crate) struct Context {
     pub build: Message,
     /// Converted field names of `inject_message` tables.
     pub names: NameCache,
+    /// Field objects to refill (from recycled packs), so injections do not
+    /// allocate a name and a value buffer per field.
+    pub spare_fields: Vec<crate::message::Field>,
 
     /// Successful injections (stats).
     pub inject_count: u64,
@@ -186,6 +189,7 @@ impl Context {
             scratch: Message::default(),
             build: Message::default(),
             names: NameCache::default(),
+            spare_fields: Vec::new(),
             inject_count: 0,
             max_output: 0,
         }

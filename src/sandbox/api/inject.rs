@@ -64,6 +64,7 @@ pub(crate) fn inject_message(lua: &Lua, ctx: &Shared, args: MultiValue) -> mlua:
         }),
         SandboxKind::Filter | SandboxKind::Input => {
             let mut pack = c.host.new_pack().map_err(|e| lua_error(lua, e))?;
+            adopt_spares(c, &mut pack);
             let filled = build(lua, c, &arg, &mut pack.message)?;
             let m = &mut pack.message;
             set_defaults(m, filled);
@@ -175,10 +176,13 @@ fn take_inject_slot(lua: &Lua, c: &mut Context) -> mlua::Result<()> {
 
 /// Fills `m` from a table or a protobuf string.
 fn build(lua: &Lua, c: &mut Context, arg: &Value, m: &mut Message) -> mlua::Result<Filled> {
+    recycle_fields(c, &mut m.fields);
     m.clear();
     m.severity = None;
     match arg {
-        Value::Table(t) => fill_message(lua, &c.extensions, &mut c.names, t, m),
+        Value::Table(t) => {
+            fill_message(lua, &c.extensions, &mut c.names, &mut c.spare_fields, t, m)
+        }
         Value::String(s) => {
             decode_into(&s.as_bytes(), m).map_err(|e| {
                 lua_error(lua, format!("inject_message() protobuf unmarshal failed: {e}"))
@@ -186,6 +190,24 @@ fn build(lua: &Lua, c: &mut Context, arg: &Value, m: &mut Message) -> mlua::Resu
             Ok(Filled { timestamp: true })
         }
         _ => Err(lua_error(lua, "inject_message() takes a table or a string")),
+    }
+}
+
+/// Spare field objects kept for refilling (bounded).
+const MAX_SPARE_FIELDS: usize = 256;
+
+/// Keeps `fields` (emptied) as spares for the next injections.
+fn recycle_fields(c: &mut Context, fields: &mut Vec<crate::message::Field>) {
+    let room = MAX_SPARE_FIELDS.saturating_sub(c.spare_fields.len());
+    let keep = fields.len().min(room);
+    c.spare_fields.extend(fields.drain(..keep));
+    fields.clear();
+}
+
+/// Takes a pool pack's spare fields (see `Pack::clear`) for refilling.
+fn adopt_spares(c: &mut Context, pack: &mut PackMut) {
+    if c.spare_fields.len() < MAX_SPARE_FIELDS {
+        pack.take_spare_fields(&mut c.spare_fields);
     }
 }
 
@@ -245,6 +267,11 @@ fn decoder_inject(
 ) -> mlua::Result<()> {
     let first = !c.decoder.original_used;
     if first && matches!(c.current, Current::Owned(_)) {
+        if let Current::Owned(pack) = &mut c.current {
+            let mut spares = Vec::new();
+            pack.take_spare_fields(&mut spares);
+            c.spare_fields.append(&mut spares);
+        }
         // Build aside, then swap in: a failure leaves the original intact.
         let mut b = std::mem::take(&mut c.build);
         let r = fill(lua, c, &mut b).and_then(|filled| {
@@ -270,6 +297,7 @@ fn decoder_inject(
         save_original(c);
     }
     let mut pack = c.host.new_pack().map_err(|e| lua_error(lua, e))?;
+    adopt_spares(c, &mut pack);
     let filled = fill(lua, c, &mut pack.message)?;
     c.decoder.headers.fill(&mut pack.message, filled.timestamp);
     apply_tz(c, &mut pack.message);

@@ -48,19 +48,22 @@ struct Keys {
 pub(crate) const NAME_CACHE_SIZE: usize = 64;
 
 impl NameCache {
-    fn name(&mut self, lua: &Lua, s: &LuaString) -> mlua::Result<String> {
+    /// Writes the field name `s` into `out` (reusing its allocation).
+    fn name_into(&mut self, lua: &Lua, s: &LuaString, out: &mut String) -> mlua::Result<()> {
+        out.clear();
         let p = s.to_pointer();
         if let Some((_, n)) = self.entries.iter().find(|(k, _)| k.to_pointer() == p) {
-            return Ok(n.clone());
+            out.push_str(n);
+            return Ok(());
         }
-        let n = match s.to_str() {
-            Ok(n) => n.to_string(),
+        match s.to_str() {
+            Ok(n) => out.push_str(&n),
             Err(_) => return Err(lua_error(lua, "inject_message() field name is not valid UTF-8")),
-        };
-        if self.entries.len() < NAME_CACHE_SIZE {
-            self.entries.push((s.clone(), n.clone()));
         }
-        Ok(n)
+        if self.entries.len() < NAME_CACHE_SIZE {
+            self.entries.push((s.clone(), out.clone()));
+        }
+        Ok(())
     }
 
     /// Drops every entry (the state is closing).
@@ -82,11 +85,14 @@ impl NameCache {
     }
 }
 
-/// Fills `m` (cleared by the caller, with `severity = None`) from `t`.
+/// Fills `m` (cleared by the caller, with `severity = None`) from `t`,
+/// taking field objects from `spare` (recycled, with their allocations)
+/// before making new ones.
 pub(crate) fn fill_message(
     lua: &Lua,
     ext: &Extensions,
     names: &mut NameCache,
+    spare: &mut Vec<Field>,
     t: &Table,
     m: &mut Message,
 ) -> mlua::Result<Filled> {
@@ -115,7 +121,7 @@ pub(crate) fn fill_message(
             b"Severity" => m.severity = int32(lua, "Severity", &v)?,
             b"Pid" => m.pid = int32(lua, "Pid", &v)?,
             b"Fields" => match &v {
-                Value::Table(f) => fields(lua, ext, names, f, m)?,
+                Value::Table(f) => fields(lua, ext, names, spare, f, m)?,
                 Value::Nil => {}
                 other => {
                     return Err(lua_error(
@@ -160,10 +166,23 @@ fn int32(lua: &Lua, what: &str, v: &Value) -> mlua::Result<Option<i32>> {
     n.map(Some).ok_or_else(|| lua_error(lua, format!("inject_message() {what} must be an integer")))
 }
 
+/// A field object to fill: a recycled one (its name, representation and
+/// value buffers are reused) or a new one.
+fn recycled(spare: &mut Vec<Field>) -> Field {
+    match spare.pop() {
+        Some(mut f) => {
+            f.representation.clear();
+            f
+        }
+        None => Field::new(String::new(), FieldValue::Double(Vec::new())),
+    }
+}
+
 fn fields(
     lua: &Lua,
     ext: &Extensions,
     names: &mut NameCache,
+    spare: &mut Vec<Field>,
     t: &Table,
     m: &mut Message,
 ) -> mlua::Result<()> {
@@ -173,19 +192,21 @@ fn fields(
             let Value::Table(e) = entry? else {
                 return Err(lua_error(lua, "inject_message() Fields array entries must be tables"));
             };
-            let name = match e.raw_get::<Value>(&names.keys(lua)?.name)? {
-                Value::String(s) => names.name(lua, &s)?,
+            let mut field = recycled(spare);
+            match e.raw_get::<Value>(&names.keys(lua)?.name)? {
+                Value::String(s) => names.name_into(lua, &s, &mut field.name)?,
                 _ => return Err(lua_error(lua, "inject_message() field name must be a string")),
-            };
+            }
             let value: Value = e.raw_get(&names.keys(lua)?.value)?;
-            let field = typed_field(lua, ext, names, name, &e, value)?;
+            typed_field(lua, ext, names, &mut field, &e, value)?;
             m.fields.push(field);
         }
         return Ok(());
     }
     t.for_each::<Value, Value>(|k, v| {
-        let name = match k {
-            Value::String(s) => names.name(lua, &s)?,
+        let mut field = recycled(spare);
+        match k {
+            Value::String(s) => names.name_into(lua, &s, &mut field.name)?,
             other => {
                 return Err(lua_error(
                     lua,
@@ -195,28 +216,28 @@ fn fields(
                     ),
                 ));
             }
-        };
-        let field = match v {
+        }
+        match v {
             Value::Table(vt) => match vt.raw_get::<Value>(&names.keys(lua)?.value)? {
-                Value::Nil => Field::new(name, array(lua, ext, &vt, None)?),
-                value => typed_field(lua, ext, names, name, &vt, value)?,
+                Value::Nil => array(lua, ext, &vt, None, &mut field.value)?,
+                value => typed_field(lua, ext, names, &mut field, &vt, value)?,
             },
-            other => Field::new(name, scalar(lua, ext, &other, None)?),
-        };
+            other => scalar(lua, ext, &other, None, &mut field.value)?,
+        }
         m.fields.push(field);
         Ok(())
     })
 }
 
-/// `{value=…, value_type=…, representation=…}`.
+/// `{value=…, value_type=…, representation=…}` into `field` (named).
 fn typed_field(
     lua: &Lua,
     ext: &Extensions,
     names: &mut NameCache,
-    name: String,
+    field: &mut Field,
     t: &Table,
     value: Value,
-) -> mlua::Result<Field> {
+) -> mlua::Result<()> {
     let keys = names.keys(lua)?;
     let vt = match t.raw_get::<Value>(&keys.value_type)? {
         Value::Nil => None,
@@ -224,16 +245,15 @@ fn typed_field(
         Value::Number(f) if f.fract() == 0.0 => Some(f as i64),
         _ => return Err(lua_error(lua, "inject_message() value_type must be an integer")),
     };
-    let representation = match t.raw_get::<Value>(&keys.representation)? {
-        Value::Nil => String::new(),
-        Value::String(s) => s.to_string_lossy(),
+    match t.raw_get::<Value>(&keys.representation)? {
+        Value::Nil => {}
+        Value::String(s) => field.representation.push_str(&s.to_string_lossy()),
         _ => return Err(lua_error(lua, "inject_message() representation must be a string")),
-    };
-    let value = match value {
-        Value::Table(arr) => array(lua, ext, &arr, vt)?,
-        other => scalar(lua, ext, &other, vt)?,
-    };
-    Ok(Field { name, representation, value })
+    }
+    match value {
+        Value::Table(arr) => array(lua, ext, &arr, vt, &mut field.value),
+        other => scalar(lua, ext, &other, vt, &mut field.value),
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -268,21 +288,55 @@ fn kind_of(lua: &Lua, v: &Value, vt: Option<i64>) -> mlua::Result<Kind> {
     Ok(k)
 }
 
-fn empty(k: Kind) -> FieldValue {
-    match k {
-        Kind::String => FieldValue::String(Vec::with_capacity(1)),
-        Kind::Bytes => FieldValue::Bytes(Vec::with_capacity(1)),
-        Kind::Integer => FieldValue::Integer(Vec::with_capacity(1)),
-        Kind::Double => FieldValue::Double(Vec::with_capacity(1)),
-        Kind::Bool => FieldValue::Bool(Vec::with_capacity(1)),
+/// Makes `out` an empty array of kind `k`, keeping its buffers when it is
+/// already of that kind (a recycled field). String and bytes arrays keep
+/// their first element's buffer too: [`push`] refills it.
+fn reset(k: Kind, out: &mut FieldValue) {
+    match (k, &mut *out) {
+        (Kind::String, FieldValue::String(v)) | (Kind::Bytes, FieldValue::Bytes(v)) => {
+            v.truncate(1);
+            if let Some(first) = v.first_mut() {
+                first.clear();
+            }
+        }
+        (Kind::Integer, FieldValue::Integer(v)) => v.clear(),
+        (Kind::Double, FieldValue::Double(v)) => v.clear(),
+        (Kind::Bool, FieldValue::Bool(v)) => v.clear(),
+        _ => {
+            *out = match k {
+                Kind::String => FieldValue::String(Vec::with_capacity(1)),
+                Kind::Bytes => FieldValue::Bytes(Vec::with_capacity(1)),
+                Kind::Integer => FieldValue::Integer(Vec::with_capacity(1)),
+                Kind::Double => FieldValue::Double(Vec::with_capacity(1)),
+                Kind::Bool => FieldValue::Bool(Vec::with_capacity(1)),
+            }
+        }
     }
 }
 
-/// Appends `v` (already known to be of kind `k`'s Lua type) to `out`.
-fn push(lua: &Lua, ext: &Extensions, out: &mut FieldValue, v: &Value) -> mlua::Result<bool> {
+/// Appends one string value, reusing a cleared buffer left by [`reset`].
+fn push_bytes(a: &mut Vec<Vec<u8>>, len: &mut usize, bytes: &[u8]) {
+    if *len < a.len() {
+        a[*len].extend_from_slice(bytes);
+    } else {
+        a.push(bytes.to_vec());
+    }
+    *len += 1;
+}
+
+/// Appends `v` (already known to be of kind `k`'s Lua type) to `out`;
+/// `used` counts the string values written so far (buffers past it are
+/// left from a recycled field and are refilled, not reallocated).
+fn push(
+    lua: &Lua,
+    ext: &Extensions,
+    out: &mut FieldValue,
+    used: &mut usize,
+    v: &Value,
+) -> mlua::Result<bool> {
     match (out, v) {
         (FieldValue::String(a) | FieldValue::Bytes(a), Value::String(s)) => {
-            a.push(s.as_bytes().to_vec())
+            push_bytes(a, used, &s.as_bytes())
         }
         (FieldValue::String(a), Value::UserData(ud)) => {
             let mut text = Vec::new();
@@ -290,7 +344,7 @@ fn push(lua: &Lua, ext: &Extensions, out: &mut FieldValue, v: &Value) -> mlua::R
                 Some(r) => r?,
                 None => return Err(lua_error(lua, "inject_message() unsupported type: userdata")),
             }
-            a.push(text);
+            push_bytes(a, used, &text);
         }
         (FieldValue::Double(a), Value::Integer(i)) => a.push(*i as f64),
         (FieldValue::Double(a), Value::Number(f)) => a.push(*f),
@@ -302,26 +356,48 @@ fn push(lua: &Lua, ext: &Extensions, out: &mut FieldValue, v: &Value) -> mlua::R
     Ok(true)
 }
 
-fn scalar(lua: &Lua, ext: &Extensions, v: &Value, vt: Option<i64>) -> mlua::Result<FieldValue> {
-    let mut out = empty(kind_of(lua, v, vt)?);
-    push(lua, ext, &mut out, v)?;
-    Ok(out)
+/// Drops string buffers a recycled field had beyond the values written.
+fn finish(out: &mut FieldValue, used: usize) {
+    if let FieldValue::String(a) | FieldValue::Bytes(a) = out {
+        a.truncate(used);
+    }
 }
 
-fn array(lua: &Lua, ext: &Extensions, t: &Table, vt: Option<i64>) -> mlua::Result<FieldValue> {
+fn scalar(
+    lua: &Lua,
+    ext: &Extensions,
+    v: &Value,
+    vt: Option<i64>,
+    out: &mut FieldValue,
+) -> mlua::Result<()> {
+    reset(kind_of(lua, v, vt)?, out);
+    let mut used = 0;
+    push(lua, ext, out, &mut used, v)?;
+    finish(out, used);
+    Ok(())
+}
+
+fn array(
+    lua: &Lua,
+    ext: &Extensions,
+    t: &Table,
+    vt: Option<i64>,
+    out: &mut FieldValue,
+) -> mlua::Result<()> {
     let first: Value = t.raw_get(1)?;
     if first.is_nil() {
         return Err(lua_error(lua, "inject_message() unsupported type: nil"));
     }
-    let kind = kind_of(lua, &first, vt)?;
-    let mut out = empty(kind);
+    reset(kind_of(lua, &first, vt)?, out);
+    let mut used = 0;
     for v in t.sequence_values::<Value>() {
         let v = v?;
-        if !push(lua, ext, &mut out, &v)? {
+        if !push(lua, ext, out, &mut used, &v)? {
             return Err(lua_error(lua, "inject_message() array has mixed types"));
         }
     }
-    Ok(out)
+    finish(out, used);
+    Ok(())
 }
 
 /// The length of `m`'s protobuf encoding (as `message::encode` writes it),
@@ -380,5 +456,37 @@ mod tests {
         m.fields.push(Field::new("e", FieldValue::Integer(vec![])));
         assert_eq!(encoded_len(&m), encode(&m).len());
         assert_eq!(encoded_len(&Message::default()), encode(&Message::default()).len());
+    }
+
+    #[test]
+    fn recycled_fields_keep_nothing_of_their_last_message() {
+        let lua = Lua::new();
+        let ext = crate::sandbox::extensions::test_support::extensions();
+        let mut names = NameCache::default();
+        // Spares as `Pack::clear` leaves them: names, values and
+        // representations of an earlier message.
+        let mut spare = vec![
+            Field::new("old_ints", FieldValue::Integer(vec![7, 8, 9])).with_representation("B"),
+            Field::new("old_strs", FieldValue::String(vec![b"aaaa".to_vec(), b"bb".to_vec()])),
+            Field::new("old_bytes", FieldValue::Bytes(vec![vec![1, 2, 3]])),
+        ];
+        let t: Table = lua
+            .load(
+                r#"{Fields = {{name = "s", value = "x"}, {name = "n", value = {1.5, 2}},
+                                 {name = "i", value = 4, value_type = 2}}}"#,
+            )
+            .eval()
+            .unwrap();
+        let mut m = Message::new();
+        fill_message(&lua, &ext, &mut names, &mut spare, &t, &mut m).unwrap();
+        assert!(spare.is_empty(), "all three spares were reused");
+        assert_eq!(
+            m.fields,
+            vec![
+                Field::string("s", "x"),
+                Field::new("n", FieldValue::Double(vec![1.5, 2.0])),
+                Field::integer("i", 4),
+            ]
+        );
     }
 }
