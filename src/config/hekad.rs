@@ -22,7 +22,8 @@ pub struct HekadConfig {
     /// Worker threads wanted (Heka: `GOMAXPROCS`; `0` leaves the runtime's
     /// choice). Default 1.
     pub maxprocs: usize,
-    /// Packs in each of the input and inject pools. Default 100, at least 1.
+    /// Packs in each of the input and inject pools. Default 1024 (Heka:
+    /// 100; see the README's compatibility table), at least 1.
     pub poolsize: usize,
     /// Capacity of router, matcher, plugin and decoder channels. Default 30.
     pub plugin_chansize: usize,
@@ -104,7 +105,7 @@ impl HekadConfig {
     fn fixed_defaults() -> Self {
         HekadConfig {
             maxprocs: 1,
-            poolsize: 100,
+            poolsize: 1024,
             plugin_chansize: 30,
             cpuprof: None,
             memprof: None,
@@ -246,7 +247,7 @@ mod tests {
         let (c, errors) = parse_str("");
         assert!(errors.is_empty());
         assert_eq!(c.maxprocs, 1);
-        assert_eq!(c.poolsize, 100);
+        assert_eq!(c.poolsize, 1024);
         assert_eq!(c.plugin_chansize, 30);
         assert_eq!(c.max_message_loops, 4);
         assert_eq!(c.max_process_inject, 1);

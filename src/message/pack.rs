@@ -143,7 +143,8 @@ impl Pack {
         let room = MAX_SPARE_FIELDS.saturating_sub(self.spare_fields.len());
         let fields = &mut self.message.fields;
         let keep = fields.len().min(room);
-        self.spare_fields.extend(fields.drain(..keep));
+        // Like the payload below: a huge value once is not kept as a spare.
+        self.spare_fields.extend(fields.drain(..keep).filter(|f| heap_size(f) <= SHRINK_ABOVE));
         self.message.clear();
         self.msg_bytes.clear();
         self.bytes_valid = false;
@@ -158,6 +159,20 @@ impl Pack {
             self.msg_bytes.shrink_to(SHRINK_ABOVE);
         }
     }
+}
+
+/// Roughly the bytes a field holds on the heap.
+fn heap_size(f: &super::Field) -> usize {
+    use super::FieldValue as V;
+    let values = match &f.value {
+        V::String(v) | V::Bytes(v) => {
+            v.iter().map(Vec::capacity).sum::<usize>() + v.capacity() * 24
+        }
+        V::Integer(v) => v.capacity() * 8,
+        V::Double(v) => v.capacity() * 8,
+        V::Bool(v) => v.capacity(),
+    };
+    values + f.name.capacity() + f.representation.capacity()
 }
 
 struct Slot {
@@ -465,6 +480,10 @@ mod tests {
         assert_eq!(spares.len(), 1, "the field object is kept for reuse");
         b.take_spare_fields(&mut spares);
         assert_eq!(spares.len(), 1, "and handed out once");
+        b.message.fields.push(super::super::Field::string("big", "x".repeat(SHRINK_ABOVE + 1)));
+        drop(b);
+        pool.get().take_spare_fields(&mut spares);
+        assert_eq!(spares.len(), 1, "a huge field is not kept");
     }
 
     #[test]
