@@ -49,43 +49,9 @@ user_agent_version 26, user_agent_os "Linux".
 --]]
 
 local clf = require "common_log_format"
+local access_log_decoder = require "access_log_decoder"
 
 local COMBINED = '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"'
 
-local builders = {lpeg = clf.build_apache_grammar, pattern = clf.build_apache_matcher}
-local build = builders[read_config("grammar") or "pattern"]
-if not build then error('grammar must be "lpeg" or "pattern"') end
-local grammar = build(read_config("log_format") or COMBINED)
-local normalize = clf.normalize_user_agent
-local read_message, inject_message = read_message, inject_message
-
-local ua_transform = read_config("user_agent_transform")
-local ua_keep = read_config("user_agent_keep")
-local ua_conditional = read_config("user_agent_conditional")
-local payload_keep = read_config("payload_keep")
-
-local msg = {Type = read_config("type")}
-
-function process_message()
-    local line = read_message("Payload")
-    local fields = grammar:match(line)
-    if not fields then return -1 end
-    msg.Timestamp = fields.time
-    fields.time = nil
-    if payload_keep then msg.Payload = line end
-    if ua_transform then
-        local ua = fields.http_user_agent
-        if ua then
-            local browser, version, os = normalize(ua)
-            fields.user_agent_browser = browser
-            fields.user_agent_version = version
-            fields.user_agent_os = os
-            if not (ua_keep or (ua_conditional and not (browser or version or os))) then
-                fields.http_user_agent = nil
-            end
-        end
-    end
-    msg.Fields = fields
-    inject_message(msg)
-    return 0
-end
+process_message = access_log_decoder.new(
+    {lpeg = clf.build_apache_grammar, pattern = clf.build_apache_matcher}, COMBINED)
