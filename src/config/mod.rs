@@ -17,6 +17,7 @@ mod load;
 mod paths;
 mod retry;
 mod section;
+mod signer;
 mod value;
 
 pub use buffering::{BufferingConfig, DEFAULT_MAX_FILE_SIZE, FullAction};
@@ -28,3 +29,4 @@ pub use load::{Config, first_section_str, load, load_partial, load_str};
 pub use paths::{SHARE_DIR_ENV, os_hostname, resolve_share_dir};
 pub use retry::RetryConfig;
 pub use section::{Category, PluginSection, plugin_config};
+pub use signer::SignerConfig;

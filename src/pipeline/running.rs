@@ -251,19 +251,9 @@ impl Shared {
             ticker: f.ticker,
             reply: Some(reply),
         };
-        running
-            .route
-            .tx
-            .send(QueueItem::ReplaceFilter(Box::new(r)))
-            .map_err(|_| "the filter has stopped".to_string())?;
-        let outcome =
-            answer.recv().unwrap_or_else(|_| Err("the filter stopped during the reload".into()));
-        if outcome.is_ok() {
-            self.router.add_route(Arc::clone(&route));
-            running.route = route;
-            running.info.type_name = f.type_name;
-        }
-        outcome
+        self.swap(running, route, QueueItem::ReplaceFilter(Box::new(r)), answer, "filter")?;
+        running.info.type_name = f.type_name;
+        Ok(())
     }
 
     /// Swaps a running output for `o` (the old one flushes first).
@@ -280,20 +270,27 @@ impl Shared {
             ticker: o.ticker,
             reply: Some(reply),
         };
-        running
-            .route
-            .tx
-            .send(QueueItem::ReplaceOutput(Box::new(r)))
-            .map_err(|_| "the output has stopped".to_string())?;
-        let outcome =
-            answer.recv().unwrap_or_else(|_| Err("the output stopped during the reload".into()));
-        if outcome.is_ok() {
-            self.router.add_route(Arc::clone(&route));
-            running.route = route;
-            running.encoder = encoder_name;
-            running.info.type_name = o.type_name;
-        }
-        outcome
+        self.swap(running, route, QueueItem::ReplaceOutput(Box::new(r)), answer, "output")?;
+        running.encoder = encoder_name;
+        running.info.type_name = o.type_name;
+        Ok(())
+    }
+
+    /// Hands a replacement to the running plugin's thread and waits for its
+    /// answer; on success, routes to the plugin with its new `route`.
+    fn swap(
+        &self,
+        running: &mut RunningPlugin,
+        route: Arc<Route>,
+        replacement: QueueItem,
+        answer: flume::Receiver<Result<(), String>>,
+        what: &str,
+    ) -> Result<(), String> {
+        running.route.tx.send(replacement).map_err(|_| format!("the {what} has stopped"))?;
+        answer.recv().unwrap_or_else(|_| Err(format!("the {what} stopped during the reload")))?;
+        self.router.add_route(Arc::clone(&route));
+        running.route = route;
+        Ok(())
     }
 
     /// A snapshot of what the report reads.

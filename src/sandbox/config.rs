@@ -199,13 +199,13 @@ pub struct SandboxPluginConfig {
 fn default_script_type() -> String {
     "lua".to_string()
 }
-fn default_memory_limit() -> usize {
+pub(crate) fn default_memory_limit() -> usize {
     DEFAULT_MEMORY_LIMIT
 }
-fn default_instruction_limit() -> u64 {
+pub(crate) fn default_instruction_limit() -> u64 {
     DEFAULT_INSTRUCTION_LIMIT
 }
-fn default_output_limit() -> usize {
+pub(crate) fn default_output_limit() -> usize {
     DEFAULT_OUTPUT_LIMIT
 }
 

@@ -60,6 +60,7 @@ pub use config::{
     DEFAULT_MAX_TIMER_INJECT, DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, SandboxConfig,
     SandboxEnv, SandboxKind, SandboxPluginConfig, preservation_path,
 };
+pub(crate) use config::{default_instruction_limit, default_memory_limit, default_output_limit};
 pub use error::{SandboxError, Terminated};
 pub use extensions::{
     BUILTIN_MODULES, BUILTIN_OUTPUT_HOOKS, BUILTIN_PRESERVATION_HOOKS, Extensions, ModuleOpener,

@@ -24,9 +24,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::ExitCode;
-use crate::message::{
-    DEFAULT_MAX_MESSAGE_SIZE, FrameError, HmacHashFunction, Message, Signer, encode, write_framed,
-};
+use crate::config::SignerConfig;
+use crate::message::{DEFAULT_MAX_MESSAGE_SIZE, FrameError, Message, encode, write_framed};
 use crate::plugins::filters::sandbox_manager::control_message;
 
 /// `sbmgr.toml`.
@@ -51,38 +50,6 @@ pub struct SbmgrConfig {
 
 fn default_max_message_size() -> usize {
     DEFAULT_MAX_MESSAGE_SIZE
-}
-
-/// `[signer]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignerConfig {
-    /// Signer name (the manager's `message_signer`).
-    pub name: String,
-    /// "md5" (default) or "sha1".
-    #[serde(default = "default_hash")]
-    pub hmac_hash: String,
-    /// Shared key.
-    pub hmac_key: String,
-    /// Key version.
-    #[serde(default)]
-    pub version: u32,
-}
-
-fn default_hash() -> String {
-    "md5".into()
-}
-
-impl SignerConfig {
-    /// The signing identity.
-    pub fn signer(&self) -> Signer {
-        Signer {
-            name: self.name.clone(),
-            version: self.version,
-            hash: HmacHashFunction::from_name(&self.hmac_hash),
-            key: self.hmac_key.as_bytes().to_vec(),
-        }
-    }
 }
 
 /// What to do.

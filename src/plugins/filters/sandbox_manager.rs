@@ -44,7 +44,6 @@ use crate::plugins::context::{InjectPath, PluginManager};
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
 use crate::plugins::sandbox::inject_terminated;
 use crate::plugins::{Filter, FilterContext, FilterEnv, FilterFactory, PluginError, PluginReport};
-use crate::sandbox::{DEFAULT_INSTRUCTION_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT};
 
 use files::WorkDir;
 pub use files::{system_name, word, write_private};
@@ -73,27 +72,18 @@ pub struct SandboxManagerConfig {
     #[serde(default)]
     pub max_filters: usize,
     /// Forced onto managed filters.
-    #[serde(default = "default_memory_limit")]
+    #[serde(default = "crate::sandbox::default_memory_limit")]
     pub memory_limit: usize,
     /// Forced onto managed filters.
-    #[serde(default = "default_instruction_limit")]
+    #[serde(default = "crate::sandbox::default_instruction_limit")]
     pub instruction_limit: u64,
     /// Forced onto managed filters.
-    #[serde(default = "default_output_limit")]
+    #[serde(default = "crate::sandbox::default_output_limit")]
     pub output_limit: usize,
 }
 
 fn default_working_directory() -> String {
     "sbxmgrs".into()
-}
-fn default_memory_limit() -> usize {
-    DEFAULT_MEMORY_LIMIT
-}
-fn default_instruction_limit() -> u64 {
-    DEFAULT_INSTRUCTION_LIMIT
-}
-fn default_output_limit() -> usize {
-    DEFAULT_OUTPUT_LIMIT
 }
 
 /// A control message that was not obeyed, and why.

@@ -14,42 +14,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use socket2::{SockRef, TcpKeepalive};
 
-use crate::config::{Category, ConfigError};
-use crate::message::{DeliveryGuard, HmacHashFunction, PackRef, Signer};
+use crate::config::{Category, ConfigError, SignerConfig};
+use crate::message::{DeliveryGuard, PackRef, Signer};
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
 use crate::plugins::{Encoded, Output, OutputContext, OutputFactory, PluginError, PluginReport};
-
-/// The `[x.signer]` table: how this output signs records.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignerConfig {
-    /// Signer name.
-    pub name: String,
-    /// "md5" or "sha1".
-    #[serde(default = "default_hash")]
-    pub hmac_hash: String,
-    /// Shared key.
-    pub hmac_key: String,
-    /// Key version.
-    #[serde(default)]
-    pub version: u32,
-}
-
-fn default_hash() -> String {
-    "md5".into()
-}
-
-impl SignerConfig {
-    /// The signer.
-    pub fn signer(&self) -> Signer {
-        Signer {
-            name: self.name.clone(),
-            version: self.version,
-            hash: HmacHashFunction::from_name(&self.hmac_hash),
-            key: self.hmac_key.as_bytes().to_vec(),
-        }
-    }
-}
 
 /// Options of `TcpOutput`.
 #[derive(Debug, Clone, Deserialize)]

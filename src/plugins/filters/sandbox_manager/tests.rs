@@ -8,6 +8,7 @@ use crate::config::{HekadConfig, load_str};
 use crate::message::{PackMut, PackPool};
 use crate::plugins::RouteSink;
 use crate::plugins::context::{Injections, StopSignal};
+use crate::sandbox::DEFAULT_MEMORY_LIMIT;
 
 /// Records what the manager asks of the pipeline; `fail` makes the next
 /// load or reload fail with that text.
