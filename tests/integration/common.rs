@@ -186,3 +186,21 @@ pub fn cat_json(path: &Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// (count, generation) of every `count=N generation=G` report a counter
+/// fixture filter wrote to the framed file `out`, in output order.
+pub fn counter_reports(out: &Path) -> Vec<(u64, u64)> {
+    if !out.exists() {
+        return Vec::new();
+    }
+    cat_json(out)
+        .iter()
+        .filter(|m| m["type"] == "heka.sandbox-output")
+        .filter_map(|m| m["payload"].as_str().map(str::to_string))
+        .filter_map(|p| {
+            let mut it =
+                p.split(' ').map(|kv| kv.split('=').nth(1).unwrap_or("").parse::<u64>().ok());
+            Some((it.next()??, it.next()??))
+        })
+        .collect()
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::common::{Daemon, cat_json, wait_for};
+use crate::common::{Daemon, counter_reports, wait_for};
 
 fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -66,21 +66,6 @@ fn writer(
     })
 }
 
-fn counts(out: &Path) -> Vec<(u64, u64)> {
-    if !out.exists() {
-        return Vec::new();
-    }
-    cat_json(out)
-        .iter()
-        .filter_map(|m| m["payload"].as_str().map(str::to_string))
-        .filter_map(|p| {
-            let mut it =
-                p.split(' ').map(|kv| kv.split('=').nth(1).unwrap_or("").parse::<u64>().ok());
-            Some((it.next()??, it.next()??))
-        })
-        .collect()
-}
-
 #[test]
 fn twenty_sighup_reloads_under_load_lose_and_double_count_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -102,16 +87,16 @@ fn twenty_sighup_reloads_under_load_lose_and_double_count_nothing() {
     let out = dir.path().join("base/out.dat");
     // Wait for a tick that has seen every line, from the last generation.
     wait_for(Duration::from_secs(20), || {
-        counts(&out).iter().any(|(c, g)| *c == total && *g == 20).then_some(())
+        counter_reports(&out).iter().any(|(c, g)| *c == total && *g == 20).then_some(())
     })
     .unwrap_or_else(|| {
-        panic!("expected count={total} generation=20, got {:?}", counts(&out).last())
+        panic!("expected count={total} generation=20, got {:?}", counter_reports(&out).last())
     });
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(err.matches("Configuration reloaded: ").count(), 20, "{err}");
     assert!(err.contains("replaced: counter"), "{err}");
-    let all = counts(&out);
+    let all = counter_reports(&out);
     assert!(all.iter().all(|(c, _)| *c <= total), "never more than written: {all:?}");
     assert!(all.windows(2).all(|w| w[1].0 >= w[0].0), "the count never goes back: {all:?}");
     assert_eq!(all.last().map(|x| x.0), Some(total), "final count at shutdown");
@@ -126,7 +111,8 @@ fn a_broken_reload_leaves_the_running_version_in_place() {
     let script = fixture("counter_v.lua");
     let d = Daemon::start(dir.path(), "c.toml", &config(&logs, 1, &script));
     let out = dir.path().join("base/out.dat");
-    wait_for(Duration::from_secs(10), || counts(&out).contains(&(2, 1)).then_some(())).unwrap();
+    wait_for(Duration::from_secs(10), || counter_reports(&out).contains(&(2, 1)).then_some(()))
+        .unwrap();
     // A config error: refused as a whole.
     std::fs::write(
         dir.path().join("c.toml"),
@@ -146,8 +132,8 @@ fn a_broken_reload_leaves_the_running_version_in_place() {
         .unwrap()
         .write_all(b"three\n")
         .unwrap();
-    wait_for(Duration::from_secs(10), || counts(&out).contains(&(3, 1)).then_some(()))
-        .unwrap_or_else(|| panic!("old version still counting: {:?}", counts(&out)));
+    wait_for(Duration::from_secs(10), || counter_reports(&out).contains(&(3, 1)).then_some(()))
+        .unwrap_or_else(|| panic!("old version still counting: {:?}", counter_reports(&out)));
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("Reload refused") && err.contains("NoSuchOutput"), "{err}");

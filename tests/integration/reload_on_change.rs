@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::common::{Daemon, cat_json, wait_for};
+use crate::common::{Daemon, cat_json, counter_reports, wait_for};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -62,22 +62,6 @@ fn save(path: &Path, text: &str, by_rename: bool) {
     }
 }
 
-fn counts(out: &Path) -> Vec<(u64, u64)> {
-    if !out.exists() {
-        return Vec::new();
-    }
-    cat_json(out)
-        .iter()
-        .filter(|m| m["type"] == "heka.sandbox-output")
-        .filter_map(|m| m["payload"].as_str().map(str::to_string))
-        .filter_map(|p| {
-            let mut it =
-                p.split(' ').map(|kv| kv.split('=').nth(1).unwrap_or("").parse::<u64>().ok());
-            Some((it.next()??, it.next()??))
-        })
-        .collect()
-}
-
 #[test]
 fn twenty_saves_under_load_reload_in_place_and_a_broken_save_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
@@ -121,12 +105,13 @@ fn twenty_saves_under_load_reload_in_place_and_a_broken_save_is_refused() {
     writer.join().unwrap();
     let total = written.load(Ordering::Relaxed);
     let out = dir.join("base/out.dat");
-    wait_for(WAIT, || counts(&out).contains(&(total, 20)).then_some(()))
-        .unwrap_or_else(|| panic!("expected ({total}, 20), got {:?}", counts(&out).last()));
+    wait_for(WAIT, || counter_reports(&out).contains(&(total, 20)).then_some(())).unwrap_or_else(
+        || panic!("expected ({total}, 20), got {:?}", counter_reports(&out).last()),
+    );
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(err.matches("Script reloaded in place").count(), 20, "{err}");
-    let all = counts(&out);
+    let all = counter_reports(&out);
     assert!(all.windows(2).all(|w| w[1].0 >= w[0].0), "the count never goes back: {all:?}");
     assert!(all.windows(2).all(|w| w[1].1 >= w[0].1), "generations only go up: {all:?}");
     assert_eq!(all.last(), Some(&(total, 20)), "final count at shutdown");

@@ -12,7 +12,7 @@ use std::time::Duration;
 use sandpiper::message::{HmacHashFunction, Message, Signer, encode, write_framed};
 use sandpiper::plugins::filters::sandbox_manager::control_message;
 
-use crate::common::{Daemon, Log, cat_json, run, wait_for, wait_listening};
+use crate::common::{Daemon, Log, cat_json, counter_reports, run, wait_for, wait_listening};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -98,23 +98,6 @@ fn feeder(port: u16, stop: Arc<AtomicBool>, sent: Arc<AtomicU64>) -> std::thread
     })
 }
 
-/// (count, generation) of every counter report, in output order.
-fn counts(out: &Path) -> Vec<(u64, u64)> {
-    if !out.exists() {
-        return Vec::new();
-    }
-    cat_json(out)
-        .iter()
-        .filter(|m| m["type"] == "heka.sandbox-output")
-        .filter_map(|m| m["payload"].as_str().map(str::to_string))
-        .filter_map(|p| {
-            let mut it =
-                p.split(' ').map(|kv| kv.split('=').nth(1).unwrap_or("").parse::<u64>().ok());
-            Some((it.next()??, it.next()??))
-        })
-        .collect()
-}
-
 /// Payloads of the `heka.sandbox-terminated` messages, with their plugin.
 fn refusals(out: &Path) -> Vec<(String, String)> {
     if !out.exists() {
@@ -137,8 +120,8 @@ fn refusals(out: &Path) -> Vec<(String, String)> {
 }
 
 fn wait_count(out: &Path, want: (u64, u64)) {
-    wait_for(WAIT, || counts(out).contains(&want).then_some(()))
-        .unwrap_or_else(|| panic!("expected {want:?}, got {:?}", counts(out).last()));
+    wait_for(WAIT, || counter_reports(out).contains(&want).then_some(()))
+        .unwrap_or_else(|| panic!("expected {want:?}, got {:?}", counter_reports(out).last()));
 }
 
 fn start(dir: &Path, port: u16, max_filters: u32) -> (Daemon, Log) {
@@ -193,7 +176,7 @@ fn sbmgr_loads_reloads_under_load_unloads_and_filters_survive_restarts() {
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(err.matches("Filter reloaded in place").count(), 20, "{err}");
     assert!(!err.contains("refused"), "{err}");
-    let all = counts(&out);
+    let all = counter_reports(&out);
     assert!(all.iter().all(|(c, _)| *c <= total), "never more than sent: {all:?}");
     assert!(all.windows(2).all(|w| w[1].0 >= w[0].0), "the count never goes back: {all:?}");
     assert!(all.windows(2).all(|w| w[1].1 >= w[0].1), "generations only go up: {all:?}");
