@@ -63,7 +63,8 @@ pub struct HekadConfig {
     /// drain below 90 % at the next start. Default 10.
     pub full_buffer_max_retries: u32,
     /// Seconds between `heka.all-report` messages injected into the router
-    /// (0 = never). Sandpiper's addition; default 60.
+    /// (0 = never). Sandpiper's addition; default 0, so a config with a
+    /// `TRUE` matcher sees only its own messages, as in Heka.
     pub report_interval: u64,
 }
 
@@ -122,7 +123,7 @@ impl HekadConfig {
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             log_flags: 3,
             full_buffer_max_retries: 10,
-            report_interval: 60,
+            report_interval: 0,
         }
     }
 
@@ -259,6 +260,7 @@ mod tests {
         assert_eq!(c.pid_file, None);
         assert_eq!(c.max_message_size, 65536);
         assert_eq!(c.log_flags, 3);
+        assert_eq!(c.report_interval, 0, "no reports among the data unless asked");
         assert_eq!(c.full_buffer_max_retries, 10);
         assert!(!c.hostname.is_empty());
         assert!(c.share_dir.is_absolute());
