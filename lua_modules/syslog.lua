@@ -270,14 +270,13 @@ end
 
 local pri = Cg(digit * digit^-2 / tonumber, "pri")
 local tag_name = (1 - (SPACE + S":["))^1
-local to_eol = TO_EOL
 
 M.rfc3164 = Ct("<" * pri * ">" * Cg(dt.rfc3164_timestamp, "timestamp") * " "
     * Cg(C(NONSPACE^1), "hostname") * " "
     * ((Cg(C(tag_name), "programname") * "[" * Cg(digit^1 / tonumber, "pid") * "]"
         + Cg(C(tag_name * P"["^-1 * digit^0 * P"]"^-1), "programname"))
-        * ":" * SPACE^-1 * Cg(C(to_eol), "msg")
-        + Cg(C(to_eol), "msg"))
+        * ":" * SPACE^-1 * Cg(C(TO_EOL), "msg")
+        + Cg(C(TO_EOL), "msg"))
     * EOL)
 
 -- A header field of RFC 5424: "-" leaves it out.
@@ -295,7 +294,7 @@ M.rfc5424 = Ct("<" * pri * ">" * Cg(digit * digit^-1 / tonumber, "version") * " 
     * nil_or(C(NONSPACE^1), "procid") * " "
     * nil_or(C(NONSPACE^1), "msgid") * " "
     * (P"-" + Cg(C(sd_element^1), "structured_data"))
-    * (EOL + " " * P"\239\187\191"^-1 * Cg(C(to_eol), "msg") * EOL))
+    * (EOL + " " * P"\239\187\191"^-1 * Cg(C(TO_EOL), "msg") * EOL))
 
 function M.parse_syslogtag(tag)
     local name, pid = match(tag, "^([^%[]+)%[(%d+)%]:?$")

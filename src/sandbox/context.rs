@@ -18,7 +18,7 @@ use super::config::{SandboxConfig, SandboxKind};
 use super::extensions::Extensions;
 use super::guard::lua_error;
 use super::host::SandboxHost;
-use crate::message::{Message, PackMut, PackRef};
+use crate::message::{Message, Pack, PackMut, PackRef};
 
 /// The message an entry-point call works on.
 #[derive(Debug, Default)]
@@ -35,13 +35,18 @@ pub(crate) enum Current {
 }
 
 impl Current {
-    /// The message, if any.
-    pub fn message(&self) -> Option<&Message> {
+    /// The pack, if any.
+    pub fn pack(&self) -> Option<&Pack> {
         match self {
             Current::None => None,
-            Current::Shared(p) => Some(&p.message),
-            Current::Owned(p) => Some(&p.message),
+            Current::Shared(p) => Some(p),
+            Current::Owned(p) => Some(p),
         }
+    }
+
+    /// The message, if any.
+    pub fn message(&self) -> Option<&Message> {
+        self.pack().map(|p| &p.message)
     }
 }
 

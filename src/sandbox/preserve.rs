@@ -27,6 +27,7 @@ use std::path::Path;
 use mlua::{Lua, Table, Value};
 
 use super::extensions::Extensions;
+use super::modules::luatext::lua_quote;
 
 /// Deepest table nesting that is serialized.
 const MAX_DEPTH: usize = 1000;
@@ -171,21 +172,7 @@ fn literal(v: &Value) -> Result<String, String> {
 /// A double-quoted Lua string literal for any bytes.
 pub(crate) fn quote(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() + 2);
-    out.push('"');
-    for &b in bytes {
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x20..=0x7e => out.push(b as char),
-            _ => {
-                let _ = write!(out, "\\{b:03}");
-            }
-        }
-    }
-    out.push('"');
+    lua_quote(bytes, &mut out);
     out
 }
 

@@ -58,13 +58,10 @@ pub(crate) fn inject_message(lua: &Lua, ctx: &Shared, args: MultiValue) -> mlua:
             c.build = m;
             r
         }
-        SandboxKind::Decoder => decoder_inject(lua, c, |lua, c, m| {
-            let filled = build(lua, c, &arg, m)?;
-            Ok(filled)
-        }),
+        SandboxKind::Decoder => decoder_inject(lua, c, &arg),
         SandboxKind::Filter | SandboxKind::Input => {
             let mut pack = c.host.new_pack().map_err(|e| lua_error(lua, e))?;
-            adopt_spares(c, &mut pack);
+            adopt_spares(&mut c.spare_fields, &mut pack);
             let filled = build(lua, c, &arg, &mut pack.message)?;
             let m = &mut pack.message;
             set_defaults(m, filled);
@@ -101,7 +98,10 @@ pub(crate) fn inject_payload_buffer(
         return Ok(());
     }
     take_inject_slot(lua, c)?;
-    let fields = |m: &mut Message| {
+    // The payload buffer becomes `m`'s payload, with Heka's two fields.
+    let fill = |m: &mut Message, payload: &mut Vec<u8>| {
+        std::mem::swap(&mut m.payload, payload);
+        payload.clear();
         m.fields.push(
             Field::string("payload_type", payload_type).with_representation("file-extension"),
         );
@@ -119,10 +119,7 @@ pub(crate) fn inject_payload_buffer(
             if first && let Current::Owned(pack) = &mut c.current {
                 c.decoder.headers.save(&pack.message);
                 c.decoder.original_used = true;
-                let m = &mut pack.message;
-                std::mem::swap(&mut m.payload, &mut c.payload);
-                c.payload.clear();
-                fields(m);
+                fill(&mut pack.message, &mut c.payload);
                 pack.invalidate_bytes();
                 c.inject_count += 1;
                 return Ok(());
@@ -133,9 +130,7 @@ pub(crate) fn inject_payload_buffer(
             let mut pack = c.host.new_pack().map_err(|e| lua_error(lua, e))?;
             let m = &mut pack.message;
             m.severity = None;
-            std::mem::swap(&mut m.payload, &mut c.payload);
-            c.payload.clear();
-            fields(m);
+            fill(m, &mut c.payload);
             c.decoder.headers.fill(m, false);
             c.decoder.extra.push(pack);
             c.inject_count += 1;
@@ -152,9 +147,7 @@ pub(crate) fn inject_payload_buffer(
             replace(&mut m.hostname, c.hostname.as_bytes());
             m.severity = Some(DEFAULT_SEVERITY);
             m.pid = Some(c.pid);
-            std::mem::swap(&mut m.payload, &mut c.payload);
-            c.payload.clear();
-            fields(m);
+            fill(m, &mut c.payload);
             route(lua, c, pack)
         }
         SandboxKind::Input | SandboxKind::Output => {
@@ -197,17 +190,17 @@ fn build(lua: &Lua, c: &mut Context, arg: &Value, m: &mut Message) -> mlua::Resu
 const MAX_SPARE_FIELDS: usize = 256;
 
 /// Keeps `fields` (emptied) as spares for the next injections.
-fn recycle_fields(c: &mut Context, fields: &mut Vec<crate::message::Field>) {
+fn recycle_fields(c: &mut Context, fields: &mut Vec<Field>) {
     let room = MAX_SPARE_FIELDS.saturating_sub(c.spare_fields.len());
     let keep = fields.len().min(room);
     c.spare_fields.extend(fields.drain(..keep));
     fields.clear();
 }
 
-/// Takes a pool pack's spare fields (see `Pack::clear`) for refilling.
-fn adopt_spares(c: &mut Context, pack: &mut PackMut) {
-    if c.spare_fields.len() < MAX_SPARE_FIELDS {
-        pack.take_spare_fields(&mut c.spare_fields);
+/// Takes a pack's spare fields (see `Pack::clear`) for refilling.
+fn adopt_spares(spares: &mut Vec<Field>, pack: &mut PackMut) {
+    if spares.len() < MAX_SPARE_FIELDS {
+        pack.take_spare_fields(spares);
     }
 }
 
@@ -258,23 +251,15 @@ fn save_original(c: &mut Context) {
     decoder.original_used = true;
 }
 
-/// The decoder's injection: into the original pack the first time, into a
-/// new pack after that.
-fn decoder_inject(
-    lua: &Lua,
-    c: &mut Context,
-    fill: impl FnOnce(&Lua, &mut Context, &mut Message) -> mlua::Result<Filled>,
-) -> mlua::Result<()> {
+/// The decoder's injection of `arg`: into the original pack the first
+/// time, into a new pack after that.
+fn decoder_inject(lua: &Lua, c: &mut Context, arg: &Value) -> mlua::Result<()> {
     let first = !c.decoder.original_used;
-    if first && matches!(c.current, Current::Owned(_)) {
-        if let Current::Owned(pack) = &mut c.current {
-            let mut spares = Vec::new();
-            pack.take_spare_fields(&mut spares);
-            c.spare_fields.append(&mut spares);
-        }
+    if first && let Current::Owned(pack) = &mut c.current {
+        adopt_spares(&mut c.spare_fields, pack);
         // Build aside, then swap in: a failure leaves the original intact.
         let mut b = std::mem::take(&mut c.build);
-        let r = fill(lua, c, &mut b).and_then(|filled| {
+        let r = build(lua, c, arg, &mut b).and_then(|filled| {
             if let Some(orig) = c.current.message() {
                 c.decoder.headers.save(orig);
             }
@@ -297,8 +282,8 @@ fn decoder_inject(
         save_original(c);
     }
     let mut pack = c.host.new_pack().map_err(|e| lua_error(lua, e))?;
-    adopt_spares(c, &mut pack);
-    let filled = fill(lua, c, &mut pack.message)?;
+    adopt_spares(&mut c.spare_fields, &mut pack);
+    let filled = build(lua, c, arg, &mut pack.message)?;
     c.decoder.headers.fill(&mut pack.message, filled.timestamp);
     apply_tz(c, &mut pack.message);
     check_size(lua, c, &pack.message)?;

@@ -21,7 +21,7 @@ pub(crate) mod read;
 mod table;
 mod write;
 
-use mlua::{Lua, MultiValue, Value};
+use mlua::{FromLuaMulti, IntoLuaMulti, Lua};
 
 use super::config::SandboxKind;
 use super::context::Shared;
@@ -30,56 +30,32 @@ pub(crate) use table::NameCache;
 
 /// Installs the API functions of `kind` as globals.
 pub(crate) fn register(lua: &Lua, ctx: &Shared, kind: SandboxKind) -> mlua::Result<()> {
-    let g = lua.globals();
-    let c = ctx.clone();
-    g.raw_set(
-        "read_config",
-        lua.create_function(move |lua, a: MultiValue| read::read_config(lua, &c, a))?,
-    )?;
-    let c = ctx.clone();
-    g.raw_set(
-        "decode_message",
-        lua.create_function(move |lua, a: MultiValue| read::decode_message(lua, &c, a))?,
-    )?;
+    set(lua, ctx, "read_config", read::read_config)?;
+    set(lua, ctx, "decode_message", read::decode_message)?;
     if kind != SandboxKind::Input {
-        let c = ctx.clone();
-        g.raw_set(
-            "read_message",
-            lua.create_function(move |lua, a: (Value, Value, Value)| {
-                read::read_message(lua, &c, a)
-            })?,
-        )?;
-        let c = ctx.clone();
-        g.raw_set(
-            "read_next_field",
-            lua.create_function(move |lua, ()| read::read_next_field(lua, &c))?,
-        )?;
+        set(lua, ctx, "read_message", read::read_message)?;
+        set(lua, ctx, "read_next_field", |lua, c, ()| read::read_next_field(lua, c))?;
     }
     if kind != SandboxKind::Output {
-        let c = ctx.clone();
-        g.raw_set(
-            "inject_message",
-            lua.create_function(move |lua, a: MultiValue| inject::inject_message(lua, &c, a))?,
-        )?;
+        set(lua, ctx, "inject_message", inject::inject_message)?;
     }
     if matches!(kind, SandboxKind::Decoder | SandboxKind::Filter | SandboxKind::Encoder) {
-        let c = ctx.clone();
-        g.raw_set(
-            "inject_payload",
-            lua.create_function(move |lua, a: MultiValue| payload::inject_payload(lua, &c, a))?,
-        )?;
-        let c = ctx.clone();
-        g.raw_set(
-            "add_to_payload",
-            lua.create_function(move |lua, a: MultiValue| payload::add_to_payload(lua, &c, a))?,
-        )?;
+        set(lua, ctx, "inject_payload", payload::inject_payload)?;
+        set(lua, ctx, "add_to_payload", payload::add_to_payload)?;
     }
     if matches!(kind, SandboxKind::Decoder | SandboxKind::Encoder) {
-        let c = ctx.clone();
-        g.raw_set(
-            "write_message",
-            lua.create_function(move |lua, a: MultiValue| write::write_message(lua, &c, a))?,
-        )?;
+        set(lua, ctx, "write_message", write::write_message)?;
     }
     Ok(())
+}
+
+/// Sets the global `name` to `f`, called with the sandbox's context.
+fn set<A: FromLuaMulti + 'static, R: IntoLuaMulti + 'static>(
+    lua: &Lua,
+    ctx: &Shared,
+    name: &str,
+    f: fn(&Lua, &Shared, A) -> mlua::Result<R>,
+) -> mlua::Result<()> {
+    let c = ctx.clone();
+    lua.globals().raw_set(name, lua.create_function(move |lua, a: A| f(lua, &c, a))?)
 }

@@ -98,20 +98,19 @@ fn append_args(
 }
 
 /// `add_to_payload(...)`.
-pub(crate) fn add_to_payload(lua: &Lua, ctx: &Shared, args: MultiValue) -> mlua::Result<()> {
+pub(crate) fn add_to_payload(lua: &Lua, ctx: &Shared, mut args: MultiValue) -> mlua::Result<()> {
     if args.is_empty() {
         return Err(lua_error(
             lua,
             "bad argument #0 to 'add_to_payload' (must have at least one argument)",
         ));
     }
-    let args: Vec<Value> = args.into_iter().collect();
-    append_args(lua, ctx, "add_to_payload", &args, 1)
+    append_args(lua, ctx, "add_to_payload", args.make_contiguous(), 1)
 }
 
 /// `inject_payload([type [, name [, ...]]])`.
-pub(crate) fn inject_payload(lua: &Lua, ctx: &Shared, args: MultiValue) -> mlua::Result<()> {
-    let args: Vec<Value> = args.into_iter().collect();
+pub(crate) fn inject_payload(lua: &Lua, ctx: &Shared, mut args: MultiValue) -> mlua::Result<()> {
+    let args = &*args.make_contiguous();
     let text_arg = |i: usize, default: &str| -> mlua::Result<String> {
         match args.get(i) {
             None | Some(Value::Nil) => Ok(default.to_string()),

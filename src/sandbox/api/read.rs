@@ -91,11 +91,7 @@ pub(crate) fn read_message(
     let ai = index_arg(lua, &ai, "read_message", 3, "array index")?;
     let var = var.as_bytes();
     let c = borrow(lua, ctx)?;
-    let pack = match &c.current {
-        super::super::context::Current::None => return Ok(Value::Nil),
-        super::super::context::Current::Shared(p) => &**p,
-        super::super::context::Current::Owned(p) => &**p,
-    };
+    let Some(pack) = c.current.pack() else { return Ok(Value::Nil) };
     let m = &pack.message;
     if let Some(name) = field_name(&var) {
         return match nth_field(m, name, fi).and_then(|f| f.value.get(ai)) {

@@ -11,6 +11,8 @@
 //! metamethods run), and the message is written into the caller's buffers,
 //! which keep their allocations across calls.
 
+use std::io::Write as _;
+
 use mlua::{Lua, LuaString, Table, Value};
 
 use super::super::extensions::Extensions;
@@ -143,7 +145,9 @@ pub(crate) fn fill_message(
 fn text(lua: &Lua, what: &str, v: &Value, out: &mut Vec<u8>) -> mlua::Result<()> {
     match v {
         Value::String(s) => out.extend_from_slice(&s.as_bytes()),
-        Value::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::Integer(i) => {
+            let _ = write!(out, "{i}");
+        }
         Value::Number(n) => super::payload::append_number(out, *n),
         Value::Nil => {}
         other => {

@@ -15,12 +15,11 @@ use super::read::{field_name, index_arg};
 use crate::message::{Field, FieldValue, Message, PackMut, uuid};
 
 /// The Lua function.
-pub(crate) fn write_message(lua: &Lua, ctx: &Shared, args: MultiValue) -> mlua::Result<()> {
-    let n = args.len();
-    if !(2..=5).contains(&n) {
+pub(crate) fn write_message(lua: &Lua, ctx: &Shared, mut args: MultiValue) -> mlua::Result<()> {
+    if !(2..=5).contains(&args.len()) {
         return Err(lua_error(lua, "write_message() incorrect number of arguments"));
     }
-    let args: Vec<Value> = args.into_iter().collect();
+    let args = &*args.make_contiguous();
     let Value::String(var) = &args[0] else {
         return Err(lua_error(lua, "bad argument #1 to 'write_message' (string expected)"));
     };
@@ -60,19 +59,26 @@ fn write(m: &mut Message, var: &[u8], value: &Value, t: Target) -> Result<(), St
         let name = std::str::from_utf8(name).map_err(|_| "field name is not UTF-8".to_string())?;
         return write_field(m, name, value, t);
     }
-    let text = |v: &Value| -> Result<Vec<u8>, String> {
-        match v {
-            Value::String(s) => Ok(s.as_bytes().to_vec()),
-            Value::Nil => Ok(Vec::new()),
-            other => Err(format!("{} expects a string, got {}", show(var), other.type_name())),
+    // Rewrites the header in place, keeping its buffer.
+    let text = |dst: &mut Vec<u8>| -> Result<(), String> {
+        match value {
+            Value::String(s) => {
+                dst.clear();
+                dst.extend_from_slice(&s.as_bytes());
+            }
+            Value::Nil => dst.clear(),
+            other => {
+                return Err(format!("{} expects a string, got {}", show(var), other.type_name()));
+            }
         }
+        Ok(())
     };
     match var {
-        b"Type" => m.msg_type = text(value)?,
-        b"Logger" => m.logger = text(value)?,
-        b"Payload" => m.payload = text(value)?,
-        b"EnvVersion" => m.env_version = text(value)?,
-        b"Hostname" => m.hostname = text(value)?,
+        b"Type" => text(&mut m.msg_type)?,
+        b"Logger" => text(&mut m.logger)?,
+        b"Payload" => text(&mut m.payload)?,
+        b"EnvVersion" => text(&mut m.env_version)?,
+        b"Hostname" => text(&mut m.hostname)?,
         b"Uuid" => {
             let Value::String(s) = value else { return Err("Uuid expects a string".into()) };
             let parsed = s.to_str().ok().and_then(|s| uuid::parse(&s));

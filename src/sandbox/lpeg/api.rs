@@ -16,11 +16,6 @@ use crate::sandbox::budget;
 /// The version `lpeg.version()` reports: the API this module follows.
 pub const VERSION: &str = "1.0.2";
 
-/// A function argument that must be a pattern (or convertible to one).
-fn pat(lua: &Lua, v: &Value, arg: usize, func: &'static str) -> Result<Pat> {
-    to_pat(lua, v, arg, func)
-}
-
 fn new(lua: &Lua, p: Result<Pat>) -> mlua::Result<AnyUserData> {
     Ok(push(lua, p?)?)
 }
@@ -123,7 +118,7 @@ fn lp_match(
     };
     let ud = match p {
         Value::UserData(ud) if ud.is::<Pattern>() => ud,
-        other => new(lua, pat(lua, &other, 1, "match"))?,
+        other => new(lua, to_pat(lua, &other, 1, "match"))?,
     };
     match_value(lua, &ud, subject, init, &extra)
 }
@@ -151,12 +146,12 @@ fn lp_p(lua: &Lua, v: Value) -> mlua::Result<Value> {
     match v {
         Value::UserData(ud) if ud.is::<Pattern>() => Ok(Value::UserData(ud)),
         Value::Nil => Err(LpegError::arg(1, "P", "value expected").into()),
-        other => Ok(Value::UserData(new(lua, pat(lua, &other, 1, "P"))?)),
+        other => Ok(Value::UserData(new(lua, to_pat(lua, &other, 1, "P"))?)),
     }
 }
 
 fn lp_b(lua: &Lua, v: Value) -> mlua::Result<AnyUserData> {
-    let p = pat(lua, &v, 1, "B")?;
+    let p = to_pat(lua, &v, 1, "B")?;
     let n = match fixed_len(&p.tree, &[]) {
         Len::Fixed(n) => n,
         _ => return Err(LpegError::arg(1, "B", "pattern may not have fixed length").into()),
@@ -226,20 +221,20 @@ fn lp_locale(lua: &Lua, t: Option<Table>) -> mlua::Result<Table> {
 }
 
 fn lp_c(lua: &Lua, v: Value) -> mlua::Result<AnyUserData> {
-    new(lua, pat(lua, &v, 1, "C").and_then(|p| p.capture(CapKind::Simple, None, 0)))
+    new(lua, to_pat(lua, &v, 1, "C").and_then(|p| p.capture(CapKind::Simple, None, 0)))
 }
 
 fn lp_cs(lua: &Lua, v: Value) -> mlua::Result<AnyUserData> {
-    new(lua, pat(lua, &v, 1, "Cs").and_then(|p| p.capture(CapKind::Subst, None, 0)))
+    new(lua, to_pat(lua, &v, 1, "Cs").and_then(|p| p.capture(CapKind::Subst, None, 0)))
 }
 
 fn lp_ct(lua: &Lua, v: Value) -> mlua::Result<AnyUserData> {
-    new(lua, pat(lua, &v, 1, "Ct").and_then(|p| p.capture(CapKind::Table, None, 0)))
+    new(lua, to_pat(lua, &v, 1, "Ct").and_then(|p| p.capture(CapKind::Table, None, 0)))
 }
 
 fn lp_cg(lua: &Lua, (v, name): (Value, Value)) -> mlua::Result<AnyUserData> {
     let name = (!name.is_nil()).then_some(name);
-    new(lua, pat(lua, &v, 1, "Cg").and_then(|p| p.capture(CapKind::Group, name, 0)))
+    new(lua, to_pat(lua, &v, 1, "Cg").and_then(|p| p.capture(CapKind::Group, name, 0)))
 }
 
 fn function_arg(f: Value, func: &'static str) -> Result<Value> {
@@ -253,12 +248,12 @@ fn function_arg(f: Value, func: &'static str) -> Result<Value> {
 
 fn lp_cf(lua: &Lua, (v, f): (Value, Value)) -> mlua::Result<AnyUserData> {
     let f = function_arg(f, "Cf")?;
-    new(lua, pat(lua, &v, 1, "Cf").and_then(|p| p.capture(CapKind::Fold, Some(f), 0)))
+    new(lua, to_pat(lua, &v, 1, "Cf").and_then(|p| p.capture(CapKind::Fold, Some(f), 0)))
 }
 
 fn lp_cmt(lua: &Lua, (v, f): (Value, Value)) -> mlua::Result<AnyUserData> {
     let f = function_arg(f, "Cmt")?;
-    new(lua, pat(lua, &v, 1, "Cmt").and_then(|p| p.match_time(f)))
+    new(lua, to_pat(lua, &v, 1, "Cmt").and_then(|p| p.match_time(f)))
 }
 
 fn lp_cp(lua: &Lua, _: ()) -> mlua::Result<AnyUserData> {
@@ -288,7 +283,7 @@ fn lp_cc(lua: &Lua, values: Variadic<Value>) -> mlua::Result<AnyUserData> {
 
 /// `p / v`: string, number, table or function capture.
 fn lp_div(lua: &Lua, (p, v): (Value, Value)) -> mlua::Result<AnyUserData> {
-    let p = pat(lua, &p, 1, "div")?;
+    let p = to_pat(lua, &p, 1, "div")?;
     let r = match v {
         Value::Function(_) => p.capture(CapKind::Function, Some(v), 0),
         Value::Table(_) => p.capture(CapKind::Query, Some(v), 0),
@@ -311,23 +306,23 @@ fn binop(
     func: &'static str,
     op: fn(Pat, Pat) -> Result<Pat>,
 ) -> mlua::Result<AnyUserData> {
-    let a = pat(lua, &a, 1, func)?;
-    let b = pat(lua, &b, 2, func)?;
+    let a = to_pat(lua, &a, 1, func)?;
+    let b = to_pat(lua, &b, 2, func)?;
     new(lua, op(a, b))
 }
 
 fn lp_pow(lua: &Lua, (p, n): (Value, Value)) -> mlua::Result<AnyUserData> {
     let n = int_arg(&n, 2, "pow")?;
-    let p = pat(lua, &p, 1, "pow")?;
+    let p = to_pat(lua, &p, 1, "pow")?;
     new(lua, p.repeat(n, lua))
 }
 
 fn lp_unm(lua: &Lua, (p, _): (Value, Value)) -> mlua::Result<AnyUserData> {
-    new(lua, pat(lua, &p, 1, "unm").and_then(Pat::not))
+    new(lua, to_pat(lua, &p, 1, "unm").and_then(Pat::not))
 }
 
 fn lp_len(lua: &Lua, (p, _): (Value, Value)) -> mlua::Result<AnyUserData> {
-    new(lua, pat(lua, &p, 1, "len").and_then(Pat::and))
+    new(lua, to_pat(lua, &p, 1, "len").and_then(Pat::and))
 }
 
 impl UserData for Pattern {

@@ -43,6 +43,23 @@ impl Cap {
     }
 }
 
+/// The index of the innermost capture still open at the end of `caps`
+/// (0 when there is none).
+pub fn innermost_open(caps: &[Cap]) -> usize {
+    let mut depth = 0u32;
+    for (j, c) in caps.iter().enumerate().rev() {
+        if c.kind == CapKind::Close {
+            depth += 1;
+        } else if c.is_open() {
+            if depth == 0 {
+                return j;
+            }
+            depth -= 1;
+        }
+    }
+    0
+}
+
 /// A captured value; subject substrings become Lua strings only when used.
 #[derive(Debug, Clone)]
 pub enum Val {

@@ -105,20 +105,8 @@ impl Compiler<'_> {
 
     /// Points the jump at `at` to `to`.
     fn patch(&mut self, at: usize, to: usize) {
-        let t = to as u32;
         let ins = &mut self.p.code[at];
-        *ins = match *ins {
-            Instr::Choice(_) => Instr::Choice(t),
-            Instr::Commit(_) => Instr::Commit(t),
-            Instr::PartialCommit(_) => Instr::PartialCommit(t),
-            Instr::BackCommit(_) => Instr::BackCommit(t),
-            Instr::Jmp(_) => Instr::Jmp(t),
-            Instr::Call(_) => Instr::Call(t),
-            Instr::TestAny(_) => Instr::TestAny(t),
-            Instr::TestChar(c, _) => Instr::TestChar(c, t),
-            Instr::TestSet(s, _) => Instr::TestSet(s, t),
-            other => other,
-        };
+        *ins = ins.map_target(|_| to as u32);
     }
 
     fn set_id(&mut self, cs: &Charset) -> u32 {
@@ -138,8 +126,8 @@ impl Compiler<'_> {
     }
 
     /// The rule facts of the innermost grammar being emitted.
-    fn grammar(&self) -> Option<Rc<Grammar>> {
-        self.frames.last().map(|f| f.g.clone())
+    fn rule_info(&self) -> &[RuleInfo] {
+        self.frames.last().map_or(&[], |f| &f.g.info)
     }
 
     /// A test that jumps (target patched later) unless the byte is in `cs`.
@@ -231,8 +219,7 @@ impl Compiler<'_> {
     }
 
     fn emit_choice(&mut self, alts: &[Tree]) -> Result<()> {
-        let g = self.grammar();
-        let info: &[RuleInfo] = g.as_deref().map_or(&[], |g| &g.info);
+        let info = self.rule_info();
         let firsts: Vec<First> = alts.iter().map(|a| first(a, info)).collect();
         let heads: Vec<bool> = alts.iter().map(|a| headfail(a, info)).collect();
         // rest[i]: what can start alternatives after i.
@@ -282,12 +269,7 @@ impl Compiler<'_> {
 
     fn emit_rep(&mut self, body: &Tree) -> Result<()> {
         if self.naive {
-            let choice = self.emit(Instr::Choice(0))?;
-            let top = self.here();
-            self.emit_tree(body)?;
-            self.emit(Instr::PartialCommit(top as u32))?;
-            let end = self.here();
-            self.patch(choice, end);
+            self.emit_choice_loop(body)?;
             return Ok(());
         }
         if let Some(cs) = charset_of(body) {
@@ -300,8 +282,7 @@ impl Compiler<'_> {
         {
             return self.emit_span_loop(&cs, &alts[1..]);
         }
-        let g = self.grammar();
-        let info: &[RuleInfo] = g.as_deref().map_or(&[], |g| &g.info);
+        let info = self.rule_info();
         let f = first(body, info);
         if f.testable() && headfail(body, info) {
             let top = self.here();
@@ -313,16 +294,23 @@ impl Compiler<'_> {
             return Ok(());
         }
         let test = if f.testable() { Some(self.emit_test(&f.set)?) } else { None };
+        let end = self.emit_choice_loop(body)?;
+        if let Some(t) = test {
+            self.patch(t, end);
+        }
+        Ok(())
+    }
+
+    /// The plain `body^0` loop: a backtrack entry updated by a partial
+    /// commit each round. Returns the address after the loop.
+    fn emit_choice_loop(&mut self, body: &Tree) -> Result<usize> {
         let choice = self.emit(Instr::Choice(0))?;
         let top = self.here();
         self.emit_tree(body)?;
         self.emit(Instr::PartialCommit(top as u32))?;
         let end = self.here();
         self.patch(choice, end);
-        if let Some(t) = test {
-            self.patch(t, end);
-        }
-        Ok(())
+        Ok(end)
     }
 
     /// `(set + rest)^0`: runs of the set are consumed by one span, and
@@ -333,8 +321,7 @@ impl Compiler<'_> {
             [one] => one.clone(),
             more => tree::node(Kind::Choice(more.to_vec()))?,
         };
-        let g = self.grammar();
-        let info: &[RuleInfo] = g.as_deref().map_or(&[], |g| &g.info);
+        let info = self.rule_info();
         let f = first(&rest, info);
         let by_test = f.testable() && headfail(&rest, info);
         let top = self.here();
@@ -359,8 +346,7 @@ impl Compiler<'_> {
     }
 
     fn emit_opt(&mut self, n: u32, body: &Tree) -> Result<()> {
-        let g = self.grammar();
-        let info: &[RuleInfo] = g.as_deref().map_or(&[], |g| &g.info);
+        let info = self.rule_info();
         let f = first(body, info);
         let by_test = !self.naive && f.testable() && headfail(body, info);
         let mut exits = Vec::new();
@@ -404,8 +390,7 @@ impl Compiler<'_> {
         if self.naive {
             return None;
         }
-        let g = self.grammar();
-        let info: &[RuleInfo] = g.as_deref().map_or(&[], |g| &g.info);
+        let info = self.rule_info();
         match fixed_len(body, info) {
             Len::Fixed(len) if !has_captures(body, info) => Some(len),
             _ => None,
@@ -478,15 +463,7 @@ fn optimize(code: &mut [Instr]) {
                     _ => Instr::Jmp(d),
                 }
             }
-            Instr::Call(t) => Instr::Call(to(t)),
-            Instr::Choice(t) => Instr::Choice(to(t)),
-            Instr::Commit(t) => Instr::Commit(to(t)),
-            Instr::PartialCommit(t) => Instr::PartialCommit(to(t)),
-            Instr::BackCommit(t) => Instr::BackCommit(to(t)),
-            Instr::TestAny(t) => Instr::TestAny(to(t)),
-            Instr::TestChar(c, t) => Instr::TestChar(c, to(t)),
-            Instr::TestSet(s, t) => Instr::TestSet(s, to(t)),
-            other => other,
+            other => other.map_target(to),
         };
     }
     for i in 1..code.len() {

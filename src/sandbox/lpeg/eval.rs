@@ -6,7 +6,7 @@
 
 use mlua::{MultiValue, Table, Value};
 
-use super::capture::{Cap, Env, Text, Val, decimal_integer};
+use super::capture::{Cap, Env, Text, Val, decimal_integer, innermost_open};
 use super::error::{LpegError, Result};
 use super::program::CapDef;
 use super::tree::CapKind;
@@ -95,7 +95,6 @@ impl<'e, 'a> Eval<'e, 'a> {
         std::mem::replace(&mut self.out[i], Val::Int(0))
     }
 
-    /// Removes and converts the values from `base` on.
     /// What `tonumber` gives for `out[i]` when that is plainly a decimal
     /// integer (the common case in log grammars); `None` when only Lua's
     /// own conversion can tell.
@@ -107,6 +106,7 @@ impl<'e, 'a> Eval<'e, 'a> {
         }
     }
 
+    /// Removes and converts the values from `base` on.
     fn take_values(&mut self, base: usize) -> Result<Vec<Value>> {
         let mut args = Vec::with_capacity(self.out.len().saturating_sub(base));
         for k in base..self.out.len() {
@@ -285,7 +285,7 @@ impl<'e, 'a> Eval<'e, 'a> {
             j -= 1;
             let c = self.caps[j];
             if c.kind == CapKind::Close {
-                j = self.matching_open(j);
+                j = innermost_open(&self.caps[..j]);
             } else if c.is_open() {
                 // An enclosing capture: keep looking before it.
                 continue;
@@ -300,24 +300,6 @@ impl<'e, 'a> Eval<'e, 'a> {
             }
         }
         Err(LpegError::BackRefNotFound(super::pattern::val2str(env.lua, &want)))
-    }
-
-    fn matching_open(&self, close: usize) -> usize {
-        let mut depth = 0u32;
-        let mut j = close;
-        while j > 0 {
-            j -= 1;
-            let c = &self.caps[j];
-            if c.kind == CapKind::Close {
-                depth += 1;
-            } else if c.is_open() {
-                if depth == 0 {
-                    return j;
-                }
-                depth -= 1;
-            }
-        }
-        0
     }
 
     /// Array and hash sizes for a table capture's table: one slot per
@@ -400,14 +382,14 @@ impl<'e, 'a> Eval<'e, 'a> {
 
     fn function(&mut self, i: usize) -> Result<(usize, usize)> {
         let env = self.env;
-        let fv = env.kvalue(self.def(&self.caps[i]).key)?;
+        let key = self.def(&self.caps[i]).key;
+        let fv = env.kvalue(key)?;
         let Value::Function(f) = &*fv else {
             return Err(LpegError::Lua(mlua::Error::runtime(format!(
                 "attempt to call a {} value",
                 fv.type_name()
             ))));
         };
-        let key = self.def(&self.caps[i]).key;
         let base = self.out.len();
         let (next, k) = self.nested_or_whole(i)?;
         if k == 1

@@ -49,6 +49,25 @@ pub enum Instr {
     End,
 }
 
+impl Instr {
+    /// The instruction with its jump target `t` (if it has one) replaced
+    /// by `f(t)`.
+    pub fn map_target(self, f: impl FnOnce(u32) -> u32) -> Instr {
+        match self {
+            Instr::Choice(t) => Instr::Choice(f(t)),
+            Instr::Commit(t) => Instr::Commit(f(t)),
+            Instr::PartialCommit(t) => Instr::PartialCommit(f(t)),
+            Instr::BackCommit(t) => Instr::BackCommit(f(t)),
+            Instr::Jmp(t) => Instr::Jmp(f(t)),
+            Instr::Call(t) => Instr::Call(f(t)),
+            Instr::TestAny(t) => Instr::TestAny(f(t)),
+            Instr::TestChar(c, t) => Instr::TestChar(c, f(t)),
+            Instr::TestSet(s, t) => Instr::TestSet(s, f(t)),
+            other => other,
+        }
+    }
+}
+
 /// The static part of a capture instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CapDef {

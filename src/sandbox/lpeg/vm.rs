@@ -11,7 +11,7 @@ use std::cell::{Cell, RefCell};
 
 use mlua::{Lua, MultiValue, Value};
 
-use super::capture::{Cap, Env, OPEN, Val};
+use super::capture::{Cap, Env, OPEN, Val, innermost_open};
 use super::error::{LpegError, Result};
 use super::eval::Eval;
 use super::program::Instr;
@@ -141,17 +141,15 @@ pub fn run(
     maxstack: usize,
     init: usize,
 ) -> Result<(Option<usize>, u64)> {
-    let mut m = Machine { env, bufs, maxstack, fuel: BATCH };
-    let res = m.exec(init)?;
-    Ok((res, u64::from(BATCH - m.fuel)))
+    let mut m = Machine { env, bufs, maxstack };
+    let (res, left) = m.steps(init)?;
+    Ok((res, u64::from(BATCH - left)))
 }
 
 struct Machine<'e, 'a> {
     env: &'e Env<'a>,
     bufs: &'e mut Buffers,
     maxstack: usize,
-    /// Steps left in the current batch.
-    fuel: u32,
 }
 
 impl Machine<'_, '_> {
@@ -206,16 +204,10 @@ impl Machine<'_, '_> {
         None
     }
 
-    fn exec(&mut self, init: usize) -> Result<Option<usize>> {
-        let mut fuel = self.fuel;
-        let res = self.steps(init, &mut fuel);
-        self.fuel = fuel;
-        res
-    }
-
-    /// The interpreter loop; `fuel` is the steps left in the current batch.
-    fn steps(&mut self, init: usize, fuel: &mut u32) -> Result<Option<usize>> {
-        let mut left = *fuel;
+    /// The interpreter loop; returns the end of the match and the steps
+    /// left in the current batch.
+    fn steps(&mut self, init: usize) -> Result<(Option<usize>, u32)> {
+        let mut left = BATCH;
         let prog = self.env.prog;
         let code = &prog.code[..];
         let s = self.env.subject;
@@ -386,39 +378,16 @@ impl Machine<'_, '_> {
                         continue;
                     }
                 }
-                Instr::End => {
-                    *fuel = left;
-                    return Ok(Some(pos));
-                }
+                Instr::End => return Ok((Some(pos), left)),
             }
             match self.backtrack() {
                 Some((p, q)) => {
                     pc = p;
                     pos = q;
                 }
-                None => {
-                    *fuel = left;
-                    return Ok(None);
-                }
+                None => return Ok((None, left)),
             }
         }
-    }
-
-    /// The index of the innermost open capture (a match-time capture when
-    /// called from `CloseRunTime`).
-    fn innermost_open(&self) -> usize {
-        let mut depth = 0u32;
-        for (j, c) in self.bufs.caps.iter().enumerate().rev() {
-            if c.kind == CapKind::Close {
-                depth += 1;
-            } else if c.is_open() {
-                if depth == 0 {
-                    return j;
-                }
-                depth -= 1;
-            }
-        }
-        0
     }
 
     /// Runs the function of the match-time capture closing at `pos`; returns
@@ -426,7 +395,7 @@ impl Machine<'_, '_> {
     #[inline(never)]
     fn match_time(&mut self, pos: usize) -> Result<Option<usize>> {
         let env = self.env;
-        let open = self.innermost_open();
+        let open = innermost_open(&self.bufs.caps);
         let c = self.bufs.caps[open];
         let f = env.function(env.prog.caps[c.idx as usize].key)?;
         let mut vals = std::mem::take(&mut self.bufs.vals);

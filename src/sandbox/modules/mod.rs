@@ -15,7 +15,7 @@ pub mod hyperloglog;
 
 mod args;
 mod base64;
-mod luatext;
+pub(super) mod luatext;
 mod xxh64;
 
 pub use bloom_filter::BloomFilter;

@@ -3,48 +3,38 @@
 //! output and preserved through the host hooks.
 
 use super::{config, script, start, start_with, test_pack};
+use crate::sandbox::{ProcessStatus, SandboxKind};
 
-/// A filter whose memory limit leaves room for a 32 MiB subject.
-fn big_filter(src: &str) -> crate::sandbox::Sandbox {
-    let s = script(src);
+/// Runs `call` in `process_message` of a filter whose `p` cannot match the
+/// `mib` MiB `subject` before its end (the memory limit leaves room for a
+/// 32 MiB subject), and checks that the instruction limit stops it.
+fn assert_lpeg_match_is_stopped(mib: usize, call: &str) {
+    let s = script(&format!(
+        r#"
+local lpeg = require "lpeg"
+local subject = string.rep("a", {mib} * 1024 * 1024)
+local p = (lpeg.P(1) - "z")^0 * "z"
+function process_message()
+    {call}
+    return 0
+end
+"#
+    ));
     let mut cfg = config(SandboxKind::Filter, &s);
     cfg.memory_limit = 96 * 1024 * 1024;
-    start_with(cfg, s).0
+    let mut sb = start_with(cfg, s).0;
+    let err = sb.process_message(&test_pack()).unwrap_err();
+    assert!(err.message.contains("instruction_limit exceeded"), "{}", err.message);
 }
-use crate::sandbox::{ProcessStatus, SandboxKind};
 
 #[test]
 fn lpeg_matching_in_a_filter_is_stopped_by_the_instruction_limit() {
-    let mut sb = big_filter(
-        r#"
-local lpeg = require "lpeg"
-local subject = string.rep("a", 32 * 1024 * 1024)
-local p = (lpeg.P(1) - "z")^0 * "z"
-function process_message()
-    p:match(subject)
-    return 0
-end
-"#,
-    );
-    let err = sb.process_message(&test_pack()).unwrap_err();
-    assert!(err.message.contains("instruction_limit exceeded"), "{}", err.message);
+    assert_lpeg_match_is_stopped(32, "p:match(subject)");
 }
 
 #[test]
 fn lpeg_budget_error_cannot_be_caught_with_pcall() {
-    let mut sb = big_filter(
-        r#"
-local lpeg = require "lpeg"
-local subject = string.rep("a", 8 * 1024 * 1024)
-local p = (lpeg.P(1) - "z")^0 * "z"
-function process_message()
-    for i = 1, 100 do pcall(p.match, p, subject) end
-    return 0
-end
-"#,
-    );
-    let err = sb.process_message(&test_pack()).unwrap_err();
-    assert!(err.message.contains("instruction_limit exceeded"), "{}", err.message);
+    assert_lpeg_match_is_stopped(8, "for i = 1, 100 do pcall(p.match, p, subject) end");
 }
 
 #[test]
