@@ -61,11 +61,11 @@ pub fn varint_len(v: u64) -> usize {
     (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
-fn put_key(out: &mut Vec<u8>, field: u32, wire: u8) {
+pub(super) fn put_key(out: &mut Vec<u8>, field: u32, wire: u8) {
     put_varint(out, (u64::from(field) << 3) | u64::from(wire));
 }
 
-fn put_bytes(out: &mut Vec<u8>, field: u32, b: &[u8]) {
+pub(super) fn put_bytes(out: &mut Vec<u8>, field: u32, b: &[u8]) {
     put_key(out, field, 2);
     put_varint(out, b.len() as u64);
     out.extend_from_slice(b);
