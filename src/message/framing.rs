@@ -125,19 +125,16 @@ pub struct Signer {
 /// Computes the HMAC of `data` with `hash` and `key`.
 pub fn hmac_digest(hash: HmacHashFunction, key: &[u8], data: &[u8]) -> Vec<u8> {
     match hash {
-        HmacHashFunction::Md5 => {
-            let mut mac = <Hmac<md5::Md5> as KeyInit>::new_from_slice(key)
-                .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-            mac.update(data);
-            mac.finalize().into_bytes().to_vec()
-        }
-        HmacHashFunction::Sha1 => {
-            let mut mac = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(key)
-                .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-            mac.update(data);
-            mac.finalize().into_bytes().to_vec()
-        }
+        HmacHashFunction::Md5 => digest::<Hmac<md5::Md5>>(key, data),
+        HmacHashFunction::Sha1 => digest::<Hmac<sha1::Sha1>>(key, data),
     }
+}
+
+fn digest<M: Mac + KeyInit>(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut mac = <M as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
 }
 
 /// Constant-time comparison of two digests.
