@@ -4,26 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sandpiper::matcher::Matcher;
-use sandpiper::message::{Field, FieldValue, Message};
-
-fn test_message() -> Message {
-    let mut msg = Message::new();
-    msg.msg_type = b"TEST".to_vec();
-    msg.logger = b"GoSpec".to_vec();
-    msg.severity = Some(6);
-    msg.payload = b"Test Payload".to_vec();
-    msg.env_version = b"0.8".to_vec();
-    msg.pid = Some(4242);
-    msg.hostname = b"bench-host".to_vec();
-    msg.add_field(Field::string("foo", "bar"));
-    msg.add_field(Field::integer("number", 64));
-    msg.add_field(Field::new("bytes", FieldValue::Bytes(vec![b"data".to_vec()])));
-    msg.add_field(Field::new("int", FieldValue::Integer(vec![999, 1024])));
-    msg.add_field(Field::double("double", 99.9));
-    msg.add_field(Field::bool("bool", true));
-    msg
-}
+use sandpiper::matcher::{Matcher, test_message};
 
 const CASES: [(&str, &str); 10] = [
     ("simple", "Type == 'TEST' && Severity == 6"),

@@ -72,32 +72,18 @@ const KEYS: &[&str] = &["max_file_size", "max_buffer_size", "full_action", "curs
 /// reported under `<prefix>.<key>`.
 pub(crate) fn parse(v: &Value, prefix: &str, r: &mut Report) -> BufferingConfig {
     let mut c = BufferingConfig::default();
-    let Some(table) = v.as_table() else {
-        r.key(prefix, format!("invalid type: {}, expected a table", value::describe(v)));
-        return c;
-    };
+    let Some(table) = r.check(prefix, value::table(v)) else { return c };
     for (key, v) in table {
         let path = format!("{prefix}.{key}");
         match key.as_str() {
             "max_file_size" => {
-                if let Some(n) = r.check(&path, value::uint(v)) {
-                    c.max_file_size = if n == 0 { DEFAULT_MAX_FILE_SIZE } else { n };
-                }
+                let n = value::uint(v).map(|n| if n == 0 { DEFAULT_MAX_FILE_SIZE } else { n });
+                r.set(&path, &mut c.max_file_size, n);
             }
-            "max_buffer_size" => {
-                if let Some(n) = r.check(&path, value::uint(v)) {
-                    c.max_buffer_size = n;
-                }
-            }
-            "full_action" => {
-                if let Some(a) = r.check(&path, full_action(v)) {
-                    c.full_action = a;
-                }
-            }
+            "max_buffer_size" => r.set(&path, &mut c.max_buffer_size, value::uint(v)),
+            "full_action" => r.set(&path, &mut c.full_action, full_action(v)),
             "cursor_update_count" => {
-                if let Some(n) = r.check(&path, value::uint(v)) {
-                    c.cursor_update_count = n.max(1);
-                }
+                r.set(&path, &mut c.cursor_update_count, value::uint(v).map(|n| n.max(1)))
             }
             _ => r.key(&path, value::unknown_setting(&path, KEYS)),
         }

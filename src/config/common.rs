@@ -197,12 +197,6 @@ fn each_key(table: &mut Table, keys: &[&'static str], mut read: impl FnMut(&'sta
     }
 }
 
-fn set<T>(field: &mut T, parsed: Option<T>) {
-    if let Some(v) = parsed {
-        *field = v;
-    }
-}
-
 fn seconds(v: &Value) -> Result<Option<u64>, String> {
     value::uint(v).map(Some)
 }
@@ -214,9 +208,9 @@ fn some_bool(v: &Value) -> Result<Option<bool>, String> {
 fn take_input(table: &mut Table, r: &mut Report) -> CommonInputConfig {
     let mut c = CommonInputConfig::default();
     each_key(table, INPUT_KEYS, |key, v| match key {
-        "decoder" => set(&mut c.decoder, r.check(key, value::opt_string(&v))),
-        "splitter" => set(&mut c.splitter, r.check(key, value::opt_string(&v))),
-        "synchronous_decode" => set(&mut c.synchronous_decode, r.check(key, value::boolean(&v))),
+        "decoder" => r.set(key, &mut c.decoder, value::opt_string(&v)),
+        "splitter" => r.set(key, &mut c.splitter, value::opt_string(&v)),
+        "synchronous_decode" => r.set(key, &mut c.synchronous_decode, value::boolean(&v)),
         "decoder_threads" => {
             let n = value::size(&v).and_then(|n| {
                 if (1..=64).contains(&n) {
@@ -225,14 +219,12 @@ fn take_input(table: &mut Table, r: &mut Report) -> CommonInputConfig {
                     Err("must be between 1 and 64".to_owned())
                 }
             });
-            set(&mut c.decoder_threads, r.check(key, n));
+            r.set(key, &mut c.decoder_threads, n);
         }
-        "send_decode_failures" => {
-            set(&mut c.send_decode_failures, r.check(key, value::boolean(&v)))
-        }
-        "log_decode_failures" => set(&mut c.log_decode_failures, r.check(key, value::boolean(&v))),
-        "can_exit" => set(&mut c.can_exit, r.check(key, some_bool(&v))),
-        "ticker_interval" => set(&mut c.ticker_interval, r.check(key, seconds(&v))),
+        "send_decode_failures" => r.set(key, &mut c.send_decode_failures, value::boolean(&v)),
+        "log_decode_failures" => r.set(key, &mut c.log_decode_failures, value::boolean(&v)),
+        "can_exit" => r.set(key, &mut c.can_exit, some_bool(&v)),
+        "ticker_interval" => r.set(key, &mut c.ticker_interval, seconds(&v)),
         "retries" => c.retries = retry::parse(&v, key, r),
         _ => unreachable!("each_key only passes INPUT_KEYS"),
     });
@@ -242,13 +234,13 @@ fn take_input(table: &mut Table, r: &mut Report) -> CommonInputConfig {
 fn take_filter_output(table: &mut Table, r: &mut Report) -> CommonFilterOutputConfig {
     let mut c = CommonFilterOutputConfig::default();
     each_key(table, FILTER_OUTPUT_KEYS, |key, v| match key {
-        "message_matcher" => set(&mut c.message_matcher, r.check(key, value::string(&v).map(Some))),
-        "message_signer" => set(&mut c.message_signer, r.check(key, value::opt_string(&v))),
-        "ticker_interval" => set(&mut c.ticker_interval, r.check(key, seconds(&v))),
-        "can_exit" => set(&mut c.can_exit, r.check(key, some_bool(&v))),
-        "encoder" => set(&mut c.encoder, r.check(key, value::opt_string(&v))),
-        "use_framing" => set(&mut c.use_framing, r.check(key, some_bool(&v))),
-        "use_buffering" => set(&mut c.use_buffering, r.check(key, some_bool(&v))),
+        "message_matcher" => r.set(key, &mut c.message_matcher, value::string(&v).map(Some)),
+        "message_signer" => r.set(key, &mut c.message_signer, value::opt_string(&v)),
+        "ticker_interval" => r.set(key, &mut c.ticker_interval, seconds(&v)),
+        "can_exit" => r.set(key, &mut c.can_exit, some_bool(&v)),
+        "encoder" => r.set(key, &mut c.encoder, value::opt_string(&v)),
+        "use_framing" => r.set(key, &mut c.use_framing, some_bool(&v)),
+        "use_buffering" => r.set(key, &mut c.use_buffering, some_bool(&v)),
         "buffering" => c.buffering = Some(buffering::parse(&v, key, r)),
         "retries" => c.retries = retry::parse(&v, key, r),
         _ => unreachable!("each_key only passes FILTER_OUTPUT_KEYS"),
@@ -259,15 +251,13 @@ fn take_filter_output(table: &mut Table, r: &mut Report) -> CommonFilterOutputCo
 fn take_splitter(table: &mut Table, r: &mut Report) -> CommonSplitterConfig {
     let mut c = CommonSplitterConfig::default();
     each_key(table, SPLITTER_KEYS, |key, v| match key {
-        "keep_truncated" => set(&mut c.keep_truncated, r.check(key, value::boolean(&v))),
-        "use_message_bytes" => set(&mut c.use_message_bytes, r.check(key, some_bool(&v))),
+        "keep_truncated" => r.set(key, &mut c.keep_truncated, value::boolean(&v)),
+        "use_message_bytes" => r.set(key, &mut c.use_message_bytes, some_bool(&v)),
         "min_buffer_size" => {
-            let size = value::size(&v)
-                .and_then(|n| if n == 0 { Err("must be greater than 0".into()) } else { Ok(n) });
-            set(&mut c.min_buffer_size, r.check(key, size));
+            r.set(key, &mut c.min_buffer_size, value::size(&v).and_then(value::nonzero))
         }
         "deliver_incomplete_final" => {
-            set(&mut c.deliver_incomplete_final, r.check(key, value::boolean(&v)))
+            r.set(key, &mut c.deliver_incomplete_final, value::boolean(&v))
         }
         _ => unreachable!("each_key only passes SPLITTER_KEYS"),
     });

@@ -110,6 +110,14 @@ impl<'a> Report<'a> {
     pub(crate) fn check<T>(&mut self, key: &str, result: Result<T, String>) -> Option<T> {
         result.map_err(|message| self.key(key, message)).ok()
     }
+
+    /// Stores a converted value in `field`, or records its error at `key`
+    /// and leaves `field` (its default) alone.
+    pub(crate) fn set<T>(&mut self, key: &str, field: &mut T, result: Result<T, String>) {
+        if let Some(v) = self.check(key, result) {
+            *field = v;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -153,6 +161,16 @@ mod tests {
         let mut report = Report::new(Path::new("f.toml"), Some("S"), &mut errors);
         assert_eq!(report.check("k", Ok::<_, String>(5)), Some(5));
         assert_eq!(report.check::<u8>("k", Err("bad".into())), None);
-        assert_eq!(errors, vec![ConfigError::new("f.toml", "bad").in_section("S").at_key("k")]);
+        let mut field = 1;
+        report.set("f", &mut field, Ok(2));
+        report.set("f", &mut field, Err("worse".into()));
+        assert_eq!(field, 2, "a bad value keeps the field");
+        assert_eq!(
+            errors,
+            vec![
+                ConfigError::new("f.toml", "bad").in_section("S").at_key("k"),
+                ConfigError::new("f.toml", "worse").in_section("S").at_key("f"),
+            ]
+        );
     }
 }

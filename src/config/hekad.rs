@@ -156,20 +156,18 @@ pub(crate) fn parse<'a>(
     for (key, v, file) in entries {
         let mut r = Report::new(file, Some("hekad"), errors);
         match key {
-            "maxprocs" => set(&mut c.maxprocs, r.check(key, value::size(v))),
-            "poolsize" => set(&mut c.poolsize, r.check(key, at_least_one(v))),
-            "plugin_chansize" => set(&mut c.plugin_chansize, r.check(key, value::size(v))),
-            "cpuprof" => set(&mut c.cpuprof, r.check(key, value::opt_path(v))),
-            "memprof" => set(&mut c.memprof, r.check(key, value::opt_path(v))),
+            "maxprocs" => r.set(key, &mut c.maxprocs, value::size(v)),
+            "poolsize" => r.set(key, &mut c.poolsize, value::size(v).and_then(value::nonzero)),
+            "plugin_chansize" => r.set(key, &mut c.plugin_chansize, value::size(v)),
+            "cpuprof" => r.set(key, &mut c.cpuprof, value::opt_path(v)),
+            "memprof" => r.set(key, &mut c.memprof, value::opt_path(v)),
             "max_message_loops" => {
-                set(&mut c.max_message_loops, r.check(key, value::uint32(v).map(|n| n.max(1))))
+                r.set(key, &mut c.max_message_loops, value::uint32(v).map(|n| n.max(1)))
             }
-            "max_process_inject" => set(&mut c.max_process_inject, r.check(key, value::uint32(v))),
-            "max_process_duration" => {
-                set(&mut c.max_process_duration, r.check(key, nanos_or_duration(v)))
-            }
-            "max_timer_inject" => set(&mut c.max_timer_inject, r.check(key, value::uint32(v))),
-            "max_pack_idle" => set(&mut c.max_pack_idle, r.check(key, value::duration(v))),
+            "max_process_inject" => r.set(key, &mut c.max_process_inject, value::uint32(v)),
+            "max_process_duration" => r.set(key, &mut c.max_process_duration, nanos_or_duration(v)),
+            "max_timer_inject" => r.set(key, &mut c.max_timer_inject, value::uint32(v)),
+            "max_pack_idle" => r.set(key, &mut c.max_pack_idle, value::duration(v)),
             "base_dir" => {
                 if let Some(Some(dir)) = r.check(key, value::opt_path(v)) {
                     c.base_dir = dir;
@@ -177,18 +175,17 @@ pub(crate) fn parse<'a>(
             }
             "share_dir" => share_dir = r.check(key, value::opt_path(v)).flatten(),
             "sample_denominator" => {
-                let n = value::uint32(v).and_then(|n| positive(n.into()).map(|_| n));
-                set(&mut c.sample_denominator, r.check(key, n));
+                r.set(key, &mut c.sample_denominator, value::uint32(v).and_then(value::nonzero))
             }
-            "pid_file" => set(&mut c.pid_file, r.check(key, value::opt_path(v))),
+            "pid_file" => r.set(key, &mut c.pid_file, value::opt_path(v)),
             "hostname" => hostname = r.check(key, value::opt_string(v)).flatten(),
-            "max_message_size" => set(&mut c.max_message_size, r.check(key, message_size(v))),
-            "log_flags" => set(&mut c.log_flags, r.check(key, value::uint32(v))),
+            "max_message_size" => r.set(key, &mut c.max_message_size, message_size(v)),
+            "log_flags" => r.set(key, &mut c.log_flags, value::uint32(v)),
             "full_buffer_max_retries" => {
-                set(&mut c.full_buffer_max_retries, r.check(key, value::uint32(v)))
+                r.set(key, &mut c.full_buffer_max_retries, value::uint32(v))
             }
             "report_interval" => {
-                set(&mut c.report_interval, r.check(key, value::uint32(v).map(u64::from)))
+                r.set(key, &mut c.report_interval, value::uint32(v).map(u64::from))
             }
             _ => r.key(key, value::unknown_setting(key, KEYS)),
         }
@@ -197,20 +194,6 @@ pub(crate) fn parse<'a>(
     c.share_dir = absolute(share_dir.unwrap_or_else(resolve_share_dir));
     c.hostname = hostname.unwrap_or_else(os_hostname);
     c
-}
-
-fn set<T>(field: &mut T, parsed: Option<T>) {
-    if let Some(v) = parsed {
-        *field = v;
-    }
-}
-
-fn positive(n: u64) -> Result<u64, String> {
-    if n == 0 { Err("must be greater than 0".to_owned()) } else { Ok(n) }
-}
-
-fn at_least_one(v: &Value) -> Result<usize, String> {
-    value::size(v).and_then(|n| if n == 0 { Err("must be greater than 0".into()) } else { Ok(n) })
 }
 
 fn message_size(v: &Value) -> Result<usize, String> {

@@ -80,17 +80,12 @@ fn load_str_with_env(
 /// and `%ENV[...]` is *not* interpolated, so the sender cannot read the
 /// daemon's environment. `origin` names the "file" in errors.
 pub fn first_section_str(text: &str, origin: &Path) -> Result<PluginSection, ConfigErrors> {
-    let top: BTreeMap<Spanned<String>, Value> =
-        toml::from_str(text).map_err(|e| ConfigError::new(origin, syntax_error(text, &e)))?;
-    let first = top.into_iter().min_by_key(|(name, _)| name.span().start);
-    let Some((name, value)) = first else {
+    let entries = top_level(text).map_err(|message| ConfigError::new(origin, message))?;
+    let Some((name, value)) = entries.into_iter().next() else {
         return Err(ConfigError::new(origin, "no plugin section").into());
     };
-    let name = name.into_inner();
     let Value::Table(table) = value else {
-        let found = value::describe(&value);
-        let message = format!("expected a [section] table, found {found}");
-        return Err(ConfigError::new(origin, message).at_key(name).into());
+        return Err(ConfigError::new(origin, not_a_section(&value)).at_key(name).into());
     };
     if name == "hekad" {
         return Err(ConfigError::new(origin, "expected a plugin section, found [hekad]").into());
@@ -154,11 +149,7 @@ fn assemble(
                     first_seen.insert(name.clone(), file);
                     plugins.extend(section::build(&name, table, file, &mut errors));
                 }
-                other => {
-                    let found = value::describe(&other);
-                    let message = format!("expected a [section] table, found {found}");
-                    errors.push(ConfigError::new(file, message).at_key(name));
-                }
+                other => errors.push(ConfigError::new(file, not_a_section(&other)).at_key(name)),
             }
         }
     }
@@ -192,12 +183,21 @@ fn parse_text(
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<(String, Value)>, String> {
-    let text = env::substitute(text, lookup)?;
+    top_level(&env::substitute(text, lookup)?)
+}
+
+/// The top-level entries of TOML text in the order they appear.
+fn top_level(text: &str) -> Result<Vec<(String, Value)>, String> {
     let top: BTreeMap<Spanned<String>, Value> =
-        toml::from_str(&text).map_err(|e| syntax_error(&text, &e))?;
+        toml::from_str(text).map_err(|e| syntax_error(text, &e))?;
     let mut entries: Vec<_> = top.into_iter().collect();
     entries.sort_by_key(|(name, _)| name.span().start);
     Ok(entries.into_iter().map(|(name, v)| (name.into_inner(), v)).collect())
+}
+
+/// The error for a top-level key that is not a `[section]` table.
+fn not_a_section(v: &Value) -> String {
+    format!("expected a [section] table, found {}", value::describe(v))
 }
 
 /// "TOML syntax error at line L, column C: ..." (1-based).

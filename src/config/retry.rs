@@ -40,31 +40,18 @@ const KEYS: &[&str] = &["max_retries", "delay", "max_delay", "max_jitter"];
 /// reported under `<prefix>.<key>`.
 pub(crate) fn parse(v: &Value, prefix: &str, r: &mut Report) -> RetryConfig {
     let mut c = RetryConfig::default();
-    let Some(table) = v.as_table() else {
-        r.key(prefix, format!("invalid type: {}, expected a table", value::describe(v)));
-        return c;
-    };
+    let Some(table) = r.check(prefix, value::table(v)) else { return c };
     for (key, v) in table {
         let path = format!("{prefix}.{key}");
         match key.as_str() {
-            "max_retries" => {
-                if let Some(n) = r.check(&path, value::int_in(v, -1, i64::MAX)) {
-                    c.max_retries = n;
-                }
-            }
-            "delay" => set(&mut c.delay, r.check(&path, value::duration(v))),
-            "max_delay" => set(&mut c.max_delay, r.check(&path, value::duration(v))),
-            "max_jitter" => set(&mut c.max_jitter, r.check(&path, value::duration(v))),
+            "max_retries" => r.set(&path, &mut c.max_retries, value::int_in(v, -1, i64::MAX)),
+            "delay" => r.set(&path, &mut c.delay, value::duration(v)),
+            "max_delay" => r.set(&path, &mut c.max_delay, value::duration(v)),
+            "max_jitter" => r.set(&path, &mut c.max_jitter, value::duration(v)),
             _ => r.key(&path, value::unknown_setting(&path, KEYS)),
         }
     }
     c
-}
-
-fn set(field: &mut Duration, parsed: Option<Duration>) {
-    if let Some(d) = parsed {
-        *field = d;
-    }
 }
 
 #[cfg(test)]

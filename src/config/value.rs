@@ -78,6 +78,16 @@ pub(crate) fn size(value: &Value) -> Result<usize, String> {
     usize::try_from(n).map_err(|_| format!("must be at most {}", usize::MAX))
 }
 
+/// `n` unless it is zero (for counts and sizes where 0 makes no sense).
+pub(crate) fn nonzero<T: Default + PartialEq>(n: T) -> Result<T, String> {
+    if n == T::default() { Err("must be greater than 0".to_owned()) } else { Ok(n) }
+}
+
+/// A table (a sub-table such as `retries` or `buffering`).
+pub(crate) fn table(value: &Value) -> Result<&toml::Table, String> {
+    value.as_table().ok_or_else(|| invalid_type(value, "a table"))
+}
+
 /// A Go duration string such as `"250ms"` or `"1h30m"`.
 pub(crate) fn duration(value: &Value) -> Result<Duration, String> {
     let text = value
@@ -125,6 +135,10 @@ mod tests {
         assert!(duration(&Value::from(250)).unwrap_err().contains("expected a duration string"));
         assert!(duration(&Value::from("250")).unwrap_err().contains("missing unit"));
         assert!(string(&Value::Array(vec![])).unwrap_err().contains("invalid type: array"));
+        assert_eq!(
+            table(&Value::from(3)),
+            Err("invalid type: integer 3, expected a table".to_owned())
+        );
     }
 
     #[test]
@@ -133,6 +147,8 @@ mod tests {
         assert_eq!(int_in(&Value::from(0), 1, 5), Err("must be at least 1".to_owned()));
         assert_eq!(int_in(&Value::from(6), 1, 5), Err("must be at most 5".to_owned()));
         assert_eq!(uint32(&Value::from(1_i64 << 32)), Err("must be at most 4294967295".into()));
+        assert_eq!(size(&Value::from(0)).and_then(nonzero), Err("must be greater than 0".into()));
+        assert_eq!(uint32(&Value::from(3)).and_then(nonzero), Ok(3));
     }
 
     #[test]

@@ -1,36 +1,9 @@
 //! Heka's matcher conformance cases (reference §3.4) and our extra cases:
 //! RFC 3339 timestamps, precedence, escapes, regex shortcuts, nesting.
 
-use super::Matcher;
+use super::{Matcher, test_message};
 use crate::message::time::parse_rfc3339;
 use crate::message::{Field, FieldValue, Message};
-
-/// Heka's test message (`getTestMessage` plus the matcher test's fields).
-fn test_message() -> Message {
-    let mut msg = Message::new();
-    msg.msg_type = b"TEST".to_vec();
-    msg.logger = b"GoSpec".to_vec();
-    msg.severity = Some(6);
-    msg.payload = b"Test Payload".to_vec();
-    msg.env_version = b"0.8".to_vec();
-    msg.pid = Some(i32::try_from(std::process::id()).unwrap_or(1).max(1));
-    msg.hostname = b"sandpiper-test-host".to_vec();
-    msg.add_field(Field::string("foo", "bar"));
-    msg.add_field(Field::integer("number", 64));
-    msg.add_field(Field::new("bytes", FieldValue::Bytes(vec![b"data".to_vec()])));
-    msg.add_field(Field::new("int", FieldValue::Integer(vec![999, 1024])));
-    msg.add_field(Field::double("double", 99.9));
-    msg.add_field(Field::bool("bool", true));
-    msg.add_field(Field::string("foo", "alternate"));
-    msg.add_field(Field::string("Payload", "name=test;type=web;"));
-    msg.add_field(
-        Field::string("Timestamp", "Mon Jan 02 15:04:05 -0700 2006")
-            .with_representation("date-time"),
-    );
-    msg.add_field(Field::integer("zero", 0));
-    msg.add_field(Field::string("string", "43"));
-    msg
-}
 
 const MUST_FAIL: [&str; 24] = [
     "",

@@ -13,10 +13,7 @@
 //! FALSE.
 
 use super::ast::{FieldRef, FieldRhs, Node, NumTest, NumVar, StrTest, StrVar, Test};
-use crate::message::{Message, Scalar};
-
-/// Length of the hyphenated UUID text.
-const UUID_TEXT_LEN: usize = 36;
+use crate::message::{Message, Scalar, uuid};
 
 impl Node {
     /// Evaluates the expression, short-circuiting `&&` and `||`.
@@ -36,8 +33,8 @@ impl Test {
         match self {
             Test::Str(var, test) => match var {
                 StrVar::Uuid => {
-                    let mut buf = [0u8; UUID_TEXT_LEN];
-                    test.eval(uuid_text(&msg.uuid, &mut buf))
+                    let mut buf = [0u8; uuid::TEXT_LEN];
+                    test.eval(uuid::format_into(&msg.uuid, &mut buf).as_bytes())
                 }
                 StrVar::Type => test.eval(&msg.msg_type),
                 StrVar::Logger => test.eval(&msg.logger),
@@ -109,28 +106,11 @@ fn lookup<'m>(msg: &'m Message, field: &FieldRef) -> Option<Scalar<'m>> {
     msg.field_nth(&field.name, field.fi)?.value.get(field.ai)
 }
 
-/// The lower-case hyphenated UUID, or "" when it is not 16 bytes (Heka).
-#[inline]
-fn uuid_text<'b>(raw: &[u8], buf: &'b mut [u8; UUID_TEXT_LEN]) -> &'b [u8] {
-    match uuid::Uuid::from_slice(raw) {
-        Ok(u) => u.hyphenated().encode_lower(buf).as_bytes(),
-        Err(_) => &[],
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::matcher::ast::Relop;
     use crate::message::{Field, FieldValue};
-
-    #[test]
-    fn uuid_text_matches_the_message_helper() {
-        let msg = Message::new();
-        let mut buf = [0u8; UUID_TEXT_LEN];
-        assert_eq!(uuid_text(&msg.uuid, &mut buf), msg.uuid_string().as_bytes());
-        assert_eq!(uuid_text(&[1, 2, 3], &mut buf), b"");
-    }
 
     #[test]
     fn bool_fields_ignore_the_operator() {

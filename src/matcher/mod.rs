@@ -13,6 +13,7 @@ mod lexer;
 mod parser;
 mod pattern;
 mod spec;
+mod test_message;
 
 #[cfg(test)]
 mod conformance;
@@ -21,3 +22,5 @@ mod proptests;
 
 pub use error::{ErrorKind, MatcherError};
 pub use spec::Matcher;
+#[doc(hidden)]
+pub use test_message::test_message;

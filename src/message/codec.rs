@@ -61,11 +61,11 @@ pub fn varint_len(v: u64) -> usize {
     (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
-fn put_key(out: &mut Vec<u8>, field: u32, wire: u8) {
+pub(super) fn put_key(out: &mut Vec<u8>, field: u32, wire: u8) {
     put_varint(out, (u64::from(field) << 3) | u64::from(wire));
 }
 
-fn put_bytes(out: &mut Vec<u8>, field: u32, b: &[u8]) {
+pub(super) fn put_bytes(out: &mut Vec<u8>, field: u32, b: &[u8]) {
     put_key(out, field, 2);
     put_varint(out, b.len() as u64);
     out.extend_from_slice(b);
@@ -95,12 +95,52 @@ pub fn encode_into(msg: &Message, out: &mut Vec<u8>) {
         put_varint(out, i64::from(pid) as u64);
     }
     put_opt_bytes(out, 9, &msg.hostname);
-    let mut scratch = Vec::new();
     for f in &msg.fields {
-        scratch.clear();
-        encode_field(f, &mut scratch);
-        put_bytes(out, 10, &scratch);
+        // The length prefix is computed, so the field is written in place.
+        put_key(out, 10, 2);
+        put_varint(out, field_len(f) as u64);
+        encode_field(f, out);
     }
+}
+
+/// Bytes [`encode`] produces for `msg`, without encoding it.
+pub fn encoded_len(msg: &Message) -> usize {
+    let varint_entry = |n: i64| 1 + varint_len(n as u64);
+    let header = bytes_len(&msg.uuid)
+        + varint_entry(msg.timestamp)
+        + [&msg.msg_type, &msg.logger, &msg.payload, &msg.env_version, &msg.hostname]
+            .into_iter()
+            .filter(|b| !b.is_empty())
+            .map(|b| bytes_len(b))
+            .sum::<usize>()
+        + msg.severity.map_or(0, |s| varint_entry(i64::from(s)))
+        + msg.pid.map_or(0, |p| varint_entry(i64::from(p)));
+    let fields: usize = msg.fields.iter().map(|f| bytes_len_of(field_len(f))).sum();
+    header + fields
+}
+
+/// Bytes of a length-delimited entry (one-byte key) holding `len` bytes.
+fn bytes_len_of(len: usize) -> usize {
+    1 + varint_len(len as u64) + len
+}
+
+fn bytes_len(b: &[u8]) -> usize {
+    bytes_len_of(b.len())
+}
+
+/// Bytes [`encode_field`] writes for `f`.
+fn field_len(f: &Field) -> usize {
+    let values = match &f.value {
+        FieldValue::String(v) | FieldValue::Bytes(v) => v.iter().map(|s| bytes_len(s)).sum(),
+        FieldValue::Integer(v) if !v.is_empty() => {
+            bytes_len_of(v.iter().map(|n| varint_len(*n as u64)).sum())
+        }
+        FieldValue::Double(v) if !v.is_empty() => bytes_len_of(v.len() * 8),
+        FieldValue::Bool(v) if !v.is_empty() => bytes_len_of(v.len()),
+        _ => 0,
+    };
+    // name, value_type (one-byte key and value), representation, values
+    bytes_len(f.name.as_bytes()) + 2 + bytes_len(f.representation.as_bytes()) + values
 }
 
 /// Encodes `msg` into a new vector.
@@ -520,6 +560,21 @@ mod tests {
     }
 
     #[test]
+    fn encoded_len_matches_the_encoding() {
+        let mut m = sample();
+        assert_eq!(encoded_len(&m), encode(&m).len());
+        m.payload = vec![b'x'; 300];
+        m.pid = Some(-5);
+        m.severity = None;
+        m.add_field(Field::new("d", FieldValue::Double(vec![1.5; 20])));
+        m.add_field(Field::new("b", FieldValue::Bool(vec![true; 200])));
+        m.add_field(Field::new("e", FieldValue::Integer(vec![])));
+        m.add_field(Field::string("long", vec![b'y'; 200]).with_representation("flag"));
+        assert_eq!(encoded_len(&m), encode(&m).len());
+        assert_eq!(encoded_len(&Message::default()), encode(&Message::default()).len());
+    }
+
+    #[test]
     fn varint_len_matches_encoding() {
         for v in [0u64, 1, 127, 128, 16383, 16384, u64::MAX, 1 << 35] {
             let mut b = Vec::new();
@@ -557,7 +612,9 @@ mod tests {
             m.payload = payload;
             m.add_field(Field::new("i", FieldValue::Integer(ints)));
             m.add_field(Field::new("d", FieldValue::Double(doubles)));
-            prop_assert_eq!(decode(&encode(&m)).unwrap(), m);
+            let bytes = encode(&m);
+            prop_assert_eq!(encoded_len(&m), bytes.len());
+            prop_assert_eq!(decode(&bytes).unwrap(), m);
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use hmac::{Hmac, KeyInit, Mac};
 
-use super::codec::{DecodeError, Reader, WireValue, put_varint};
+use super::codec::{DecodeError, Reader, WireValue, put_bytes, put_key, put_varint};
 
 /// Record separator: first byte of every framed record.
 pub const RECORD_SEPARATOR: u8 = 0x1E;
@@ -60,25 +60,21 @@ pub struct Header {
 impl Header {
     /// Encodes the header protobuf.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        out.push(0x08);
+        put_key(out, 1, 0);
         put_varint(out, u64::from(self.message_length));
         if let Some(f) = self.hmac_hash_function {
-            out.push(0x18);
+            put_key(out, 3, 0);
             put_varint(out, f as u64);
         }
         if let Some(s) = &self.hmac_signer {
-            out.push(0x22);
-            put_varint(out, s.len() as u64);
-            out.extend_from_slice(s.as_bytes());
+            put_bytes(out, 4, s.as_bytes());
         }
         if let Some(v) = self.hmac_key_version {
-            out.push(0x28);
+            put_key(out, 5, 0);
             put_varint(out, u64::from(v));
         }
         if let Some(h) = &self.hmac {
-            out.push(0x32);
-            put_varint(out, h.len() as u64);
-            out.extend_from_slice(h);
+            put_bytes(out, 6, h);
         }
     }
 
@@ -129,19 +125,16 @@ pub struct Signer {
 /// Computes the HMAC of `data` with `hash` and `key`.
 pub fn hmac_digest(hash: HmacHashFunction, key: &[u8], data: &[u8]) -> Vec<u8> {
     match hash {
-        HmacHashFunction::Md5 => {
-            let mut mac = <Hmac<md5::Md5> as KeyInit>::new_from_slice(key)
-                .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-            mac.update(data);
-            mac.finalize().into_bytes().to_vec()
-        }
-        HmacHashFunction::Sha1 => {
-            let mut mac = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(key)
-                .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-            mac.update(data);
-            mac.finalize().into_bytes().to_vec()
-        }
+        HmacHashFunction::Md5 => digest::<Hmac<md5::Md5>>(key, data),
+        HmacHashFunction::Sha1 => digest::<Hmac<sha1::Sha1>>(key, data),
     }
+}
+
+fn digest<M: Mac + KeyInit>(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut mac = <M as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
 }
 
 /// Constant-time comparison of two digests.

@@ -8,7 +8,9 @@ mod schema;
 pub mod time;
 pub mod uuid;
 
-pub use codec::{DecodeError, Reader, WireValue, decode, decode_into, encode, encode_into};
+pub use codec::{
+    DecodeError, Reader, WireValue, decode, decode_into, encode, encode_into, encoded_len,
+};
 pub use framing::{
     AuthError, DEFAULT_MAX_MESSAGE_SIZE, FrameError, HEADER_FRAMING_SIZE, Header, HmacHashFunction,
     MAX_HEADER_SIZE, RECORD_SEPARATOR, Scan, Signer, UNIT_SEPARATOR, authenticate, hmac_digest,

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, Weak};
 
-use super::{Message, encode_into};
+use super::{Message, encode, encode_into};
 
 /// Buffers larger than this are shrunk when a pack is recycled.
 const SHRINK_ABOVE: usize = 16 * 1024;
@@ -76,11 +76,7 @@ impl Pack {
     pub fn msg_bytes(&self) -> Cow<'_, [u8]> {
         match self.trusted_bytes() {
             Some(b) => Cow::Borrowed(b),
-            None => {
-                let mut v = Vec::with_capacity(64 + self.message.payload.len());
-                encode_into(&self.message, &mut v);
-                Cow::Owned(v)
-            }
+            None => Cow::Owned(encode(&self.message)),
         }
     }
 
