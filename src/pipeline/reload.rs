@@ -22,6 +22,7 @@ use std::collections::HashSet;
 use crate::config::{Category, PluginSection};
 
 use super::Plan;
+use super::build::decoder_subs;
 use super::running::{RunningPlugin, Shared};
 
 /// What a reload did.
@@ -75,11 +76,7 @@ fn changed_templates(old: &[PluginSection], new: &[PluginSection]) -> HashSet<St
         let more: Vec<String> = new
             .iter()
             .filter(|s| s.category == Category::Decoder && !changed.contains(&s.name))
-            .filter(|s| {
-                s.table.get("subs").and_then(|v| v.as_array()).is_some_and(|subs| {
-                    subs.iter().any(|n| n.as_str().is_some_and(|n| changed.contains(n)))
-                })
-            })
+            .filter(|s| decoder_subs(s).iter().any(|n| changed.contains(n)))
             .map(|s| s.name.clone())
             .collect();
         if more.is_empty() {
