@@ -15,7 +15,7 @@ use super::template::MessageTemplate;
 use crate::config::{Category, ConfigError};
 use crate::message::{PackMut, time::parse_with_layout};
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
-use crate::plugins::{DecodeFailure, DecodeOut, Decoder, DecoderEnv, DecoderFactory, PluginError};
+use crate::plugins::{DecodeFailure, DecodeOut, Decoder};
 
 /// Options of `PayloadRegexDecoder`.
 #[derive(Debug, Clone, Deserialize)]
@@ -113,19 +113,6 @@ impl Decoder for PayloadRegexDecoder {
     }
 }
 
-impl DecoderFactory for PayloadRegexDecoder {
-    fn build_send(
-        &self,
-        _env: &DecoderEnv,
-    ) -> Option<Result<Box<dyn Decoder + Send>, PluginError>> {
-        Some(Ok(Box::new(self.clone())))
-    }
-
-    fn build(&self, _env: &DecoderEnv) -> Result<Box<dyn Decoder>, PluginError> {
-        Ok(Box::new(self.clone()))
-    }
-}
-
 fn build(cx: &BuildContext<'_>) -> Result<Built, ConfigError> {
     let c: PayloadRegexDecoderConfig = cx.config()?;
     let regex =
@@ -171,6 +158,7 @@ mod tests {
     use crate::config::load_str;
     use crate::message::{PackPool, Scalar};
     use crate::plugins::registry::BuildContext;
+    use crate::plugins::{DecoderEnv, DecoderFactory};
     use std::collections::HashMap as Map;
 
     fn decoder(toml: &str) -> Result<Arc<dyn DecoderFactory>, ConfigError> {
