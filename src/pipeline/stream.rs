@@ -78,7 +78,7 @@ impl StreamFactory for StreamSetup {
         let stage = match &self.decoder {
             None => Stage::None,
             Some(factory) => match factory.build_send(&self.decoder_env()) {
-                Some(decoder) => Stage::Inline(DecodeStep::new(decoder?, self)),
+                Some(decoder) => Stage::Inline(DecodeStep::new(self), decoder?),
                 None => Stage::Threads(spawn_decoder_threads(factory, self)?),
             },
         };
@@ -106,7 +106,7 @@ impl StreamFactory for StreamSetup {
 
 enum Stage {
     None,
-    Inline(DecodeStep<Box<dyn Decoder + Send>>),
+    Inline(DecodeStep, Box<dyn Decoder + Send>),
     Threads(DecoderThreads),
 }
 
@@ -232,15 +232,30 @@ impl Stream {
         }
     }
 
+    /// Ends the partial record held, delivering it if `deliver` (unless it
+    /// is the rest of an oversize record being skipped), and routes
+    /// everything made so far.
+    fn end_record(&mut self, deliver: bool) {
+        if deliver && !self.buf.is_empty() && !self.skipping {
+            let rest = std::mem::take(&mut self.buf);
+            self.now = now_ns();
+            self.emit(&rest);
+        }
+        self.buf.clear();
+        self.skipping = false;
+        self.flush_out();
+        self.spare.clear();
+    }
+
     fn flush_out(&mut self) {
         if self.out.is_empty() {
             return;
         }
         match &mut self.stage {
             Stage::None => self.router.route(&mut self.out),
-            Stage::Inline(step) => {
+            Stage::Inline(step, decoder) => {
                 let mut decoded = Vec::with_capacity(self.out.len());
-                step.decode_all(&mut self.out, &mut decoded);
+                step.decode_all(decoder.as_mut(), &mut self.out, &mut decoded);
                 self.router.route(&mut decoded);
             }
             Stage::Threads(threads) => {
@@ -293,27 +308,11 @@ impl InputStream for Stream {
     }
 
     fn finish_record(&mut self) {
-        if !self.buf.is_empty() && self.settings.deliver_incomplete_final && !self.skipping {
-            let rest = std::mem::take(&mut self.buf);
-            self.now = now_ns();
-            self.emit(&rest);
-        }
-        self.buf.clear();
-        self.skipping = false;
-        self.flush_out();
-        self.spare.clear();
+        self.end_record(self.settings.deliver_incomplete_final);
     }
 
     fn flush_partial(&mut self) {
-        if !self.buf.is_empty() && !self.skipping {
-            let rest = std::mem::take(&mut self.buf);
-            self.now = now_ns();
-            self.emit(&rest);
-        }
-        self.buf.clear();
-        self.skipping = false;
-        self.flush_out();
-        self.spare.clear();
+        self.end_record(true);
     }
 
     fn buffered(&self) -> usize {

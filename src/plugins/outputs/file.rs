@@ -162,23 +162,25 @@ impl FileOutput {
             return false;
         }
         let by_count = self.pending >= self.s.flush_count;
-        let by_time =
-            !self.s.flush_interval.is_zero() && self.last_flush.elapsed() >= self.s.flush_interval;
         if self.s.flush_interval.is_zero() {
             return by_count;
         }
+        let by_time = self.last_flush.elapsed() >= self.s.flush_interval;
         if self.s.and { by_count && by_time } else { by_count || by_time }
     }
 
+    /// Writes what is buffered and opens the file anew.
+    fn flush_and_reopen(&mut self) -> Result<(), PluginError> {
+        self.flush()?;
+        self.file = None;
+        self.open()
+    }
+
     fn rotate_if_due(&mut self) -> Result<(), PluginError> {
-        if let Some(at) = self.next_rotation
-            && jiff::Timestamp::now() >= at
-        {
-            self.flush()?;
-            self.file = None;
-            self.open()?;
+        match self.next_rotation {
+            Some(at) if jiff::Timestamp::now() >= at => self.flush_and_reopen(),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -224,9 +226,7 @@ impl Output for FileOutput {
     }
 
     fn reopen(&mut self, _cx: &mut OutputContext<'_>) -> Result<(), PluginError> {
-        self.flush()?;
-        self.file = None;
-        self.open()
+        self.flush_and_reopen()
     }
 
     fn stop(&mut self, cx: &mut OutputContext<'_>) {
