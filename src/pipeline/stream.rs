@@ -94,6 +94,7 @@ impl StreamFactory for StreamSetup {
             pool: self.pool.clone(),
             spare: Vec::new(),
             out: Vec::new(),
+            decoded: Vec::new(),
             headers: StreamHeaders::default(),
             guard: None,
             batch_max: self.batch_max.max(1),
@@ -123,6 +124,8 @@ struct Stream {
     pool: PackPool,
     spare: Vec<PackMut>,
     out: Vec<PackMut>,
+    /// What the inline decoder made of `out` (kept for its capacity).
+    decoded: Vec<PackMut>,
     headers: StreamHeaders,
     guard: Option<DeliveryGuard>,
     batch_max: usize,
@@ -254,9 +257,8 @@ impl Stream {
         match &mut self.stage {
             Stage::None => self.router.route(&mut self.out),
             Stage::Inline(step, decoder) => {
-                let mut decoded = Vec::with_capacity(self.out.len());
-                step.decode_all(decoder.as_mut(), &mut self.out, &mut decoded);
-                self.router.route(&mut decoded);
+                step.decode_all(decoder.as_mut(), &mut self.out, &mut self.decoded);
+                self.router.route(&mut self.decoded);
             }
             Stage::Threads(threads) => {
                 let batch = std::mem::take(&mut self.out);

@@ -67,23 +67,22 @@ struct Inner {
 impl Decoder for PayloadRegexDecoder {
     fn decode(&mut self, mut pack: PackMut, out: &mut DecodeOut<'_>) -> Result<(), DecodeFailure> {
         let inner = &self.inner;
-        let captures: Vec<(String, String)> = {
+        // The captured text, one per name: copied, as the message changes
+        // while it is read.
+        let values: Vec<String> = {
             let Some(caps) = inner.regex.captures(&pack.message.payload) else {
                 return Err(DecodeFailure::new(pack, "No match"));
             };
-            inner
-                .names
-                .iter()
-                .enumerate()
-                .map(|(i, name)| {
-                    let text = caps.get(i + 1).map(|m| m.as_bytes()).unwrap_or_default();
-                    (name.clone(), String::from_utf8_lossy(text).into_owned())
+            (1..=inner.names.len())
+                .map(|i| {
+                    let text = caps.get(i).map(|m| m.as_bytes()).unwrap_or_default();
+                    String::from_utf8_lossy(text).into_owned()
                 })
                 .collect()
         };
-        let get = |k: &str| captures.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let get = |k: &str| inner.names.iter().position(|n| n == k).map(|i| values[i].as_str());
         if let Some(ts) = get("Timestamp") {
-            match parse_with_layout(&inner.layout, &ts, Some(&inner.tz)) {
+            match parse_with_layout(&inner.layout, ts, Some(&inner.tz)) {
                 Some(ns) => pack.message.timestamp = ns,
                 None => {
                     return Err(DecodeFailure::new(
@@ -94,7 +93,7 @@ impl Decoder for PayloadRegexDecoder {
             }
         }
         if let Some(sev) = get("Severity") {
-            match inner.severity_map.get(&sev).copied().or_else(|| sev.parse().ok()) {
+            match inner.severity_map.get(sev).copied().or_else(|| sev.parse().ok()) {
                 Some(n) => pack.message.severity = Some(n),
                 None => {
                     return Err(DecodeFailure::new(
