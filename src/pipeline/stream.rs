@@ -387,6 +387,11 @@ mod tests {
         Harness { setup, rx }
     }
 
+    /// A harness splitting lines, without a decoder.
+    fn lines(settings: SplitterSettings) -> Harness {
+        harness(Arc::new(TokenSplitter::new(b'\n', 1)), None, settings, false)
+    }
+
     fn settings(
         max: usize,
         keep_truncated: bool,
@@ -415,12 +420,7 @@ mod tests {
 
     #[test]
     fn records_split_across_reads_are_joined_and_stamped() {
-        let h = harness(
-            Arc::new(TokenSplitter::new(b'\n', 1)),
-            None,
-            settings(1024, false, false, false),
-            false,
-        );
+        let h = lines(settings(1024, false, false, false));
         let mut s = h.setup.new_stream().unwrap();
         s.set_headers(StreamHeaders {
             msg_type: b"logfile".to_vec(),
@@ -445,12 +445,7 @@ mod tests {
     #[test]
     fn oversize_records_are_dropped_or_truncated_and_the_stream_recovers() {
         for keep in [false, true] {
-            let h = harness(
-                Arc::new(TokenSplitter::new(b'\n', 1)),
-                None,
-                settings(8, keep, false, false),
-                false,
-            );
+            let h = lines(settings(8, keep, false, false));
             let mut s = h.setup.new_stream().unwrap();
             s.deliver(b"ok\n0123456789");
             s.deliver(b"abcdef\nnext\n");
@@ -467,12 +462,7 @@ mod tests {
     #[test]
     fn incomplete_final_record_is_delivered_only_when_asked() {
         for incomplete in [false, true] {
-            let h = harness(
-                Arc::new(TokenSplitter::new(b'\n', 1)),
-                None,
-                settings(64, false, incomplete, false),
-                false,
-            );
+            let h = lines(settings(64, false, incomplete, false));
             let mut s = h.setup.new_stream().unwrap();
             s.deliver(b"a\npartial");
             s.finish_record();
@@ -578,12 +568,7 @@ mod tests {
 
     #[test]
     fn guards_travel_with_packs() {
-        let h = harness(
-            Arc::new(TokenSplitter::new(b'\n', 1)),
-            None,
-            settings(64, false, false, false),
-            false,
-        );
+        let h = lines(settings(64, false, false, false));
         let mut s = h.setup.new_stream().unwrap();
         let guard: DeliveryGuard = Arc::new(());
         s.set_guard(Some(Arc::clone(&guard)));
