@@ -117,26 +117,15 @@ struct Templates {
     encoders: HashMap<String, Arc<dyn EncoderFactory>>,
 }
 
-fn section_error(s: &PluginSection, key: Option<&str>, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        file: s.file.clone(),
-        section: Some(s.name.clone()),
-        key: key.map(str::to_string),
-        message: message.into(),
-    }
-}
-
 fn construct(
     hekad: &HekadConfig,
     section: &PluginSection,
     decoders: &HashMap<String, Arc<dyn DecoderFactory>>,
 ) -> Result<(Built, Defaults), ConfigError> {
     let Some(spec) = registry::find(&section.type_name) else {
-        return Err(section_error(
-            section,
-            Some("type"),
-            format!("unknown plugin type '{}'", section.type_name),
-        ));
+        return Err(
+            section.key_error("type", format!("unknown plugin type '{}'", section.type_name))
+        );
     };
     let cx = BuildContext { hekad, section, decoders };
     Ok(((spec.build)(&cx)?, spec.defaults))
@@ -193,7 +182,7 @@ fn build_templates(config: &Config, errors: &mut Vec<ConfigError>) -> Templates 
                 Ok((Built::Decoder(d), _)) => {
                     t.decoders.insert(s.name.clone(), d);
                 }
-                Ok(_) => errors.push(section_error(s, Some("type"), "not a decoder")),
+                Ok(_) => errors.push(s.key_error("type", "not a decoder")),
                 Err(e) => errors.push(e),
             }
         }
@@ -211,7 +200,7 @@ fn build_templates(config: &Config, errors: &mut Vec<ConfigError>) -> Templates 
         } else {
             format!("unknown decoder in subs: {}", missing.join(", "))
         };
-        errors.push(section_error(s, Some("subs"), msg));
+        errors.push(s.key_error("subs", msg));
     }
     for s in &sections {
         match s.category {
@@ -223,14 +212,14 @@ fn build_templates(config: &Config, errors: &mut Vec<ConfigError>) -> Templates 
                     };
                     t.splitters.insert(s.name.clone(), (f, common));
                 }
-                Ok(_) => errors.push(section_error(s, Some("type"), "not a splitter")),
+                Ok(_) => errors.push(s.key_error("type", "not a splitter")),
                 Err(e) => errors.push(e),
             },
             Category::Encoder => match construct(&config.hekad, s, &t.decoders) {
                 Ok((Built::Encoder(f), _)) => {
                     t.encoders.insert(s.name.clone(), f);
                 }
-                Ok(_) => errors.push(section_error(s, Some("type"), "not an encoder")),
+                Ok(_) => errors.push(s.key_error("type", "not an encoder")),
                 Err(e) => errors.push(e),
             },
             _ => {}
@@ -239,7 +228,8 @@ fn build_templates(config: &Config, errors: &mut Vec<ConfigError>) -> Templates 
     t
 }
 
-fn decoder_subs(s: &PluginSection) -> Vec<String> {
+/// The `subs` a MultiDecoder section names.
+pub(super) fn decoder_subs(s: &PluginSection) -> Vec<String> {
     match s.table.get("subs").and_then(|v| v.as_array()) {
         Some(a) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
         None => Vec::new(),
@@ -256,7 +246,7 @@ fn compile_matcher(
         (None, Some(d)) => d,
         (None, None) => "FALSE",
     };
-    Matcher::new(expr).map_err(|e| section_error(s, Some("message_matcher"), e.to_string()))
+    Matcher::new(expr).map_err(|e| s.key_error("message_matcher", e.to_string()))
 }
 
 fn ticker(seconds: Option<u64>) -> Option<Duration> {
@@ -271,11 +261,11 @@ pub fn filter_plan(
     decoders: &HashMap<String, Arc<dyn DecoderFactory>>,
 ) -> Result<FilterPlan, ConfigError> {
     let CommonConfig::Filter(common) = &s.common else {
-        return Err(section_error(s, Some("type"), "not a filter"));
+        return Err(s.key_error("type", "not a filter"));
     };
     let (factory, defaults) = match construct(hekad, s, decoders)? {
         (Built::Filter(f), d) => (f, d),
-        _ => return Err(section_error(s, Some("type"), "not a filter")),
+        _ => return Err(s.key_error("type", "not a filter")),
     };
     let matcher = compile_matcher(s, common.message_matcher.as_ref(), defaults.matcher)?;
     Ok(FilterPlan {
@@ -309,7 +299,7 @@ pub fn build(config: &Config) -> Result<Plan, ConfigErrors> {
                 let (input, defaults) = match construct(&config.hekad, s, &templates.decoders) {
                     Ok((Built::Input(i), d)) => (i, d),
                     Ok(_) => {
-                        errors.push(section_error(s, Some("type"), "not an input"));
+                        errors.push(s.key_error("type", "not an input"));
                         continue;
                     }
                     Err(e) => {
@@ -323,11 +313,9 @@ pub fn build(config: &Config) -> Result<Plan, ConfigErrors> {
                     .or(defaults.splitter.map(str::to_string))
                     .unwrap_or_else(|| "NullSplitter".to_string());
                 let Some((splitter, sc)) = templates.splitters.get(&splitter_name) else {
-                    errors.push(section_error(
-                        s,
-                        Some("splitter"),
-                        format!("unknown splitter '{splitter_name}'"),
-                    ));
+                    errors.push(
+                        s.key_error("splitter", format!("unknown splitter '{splitter_name}'")),
+                    );
                     continue;
                 };
                 let decoder_name = common.decoder.clone().or(defaults.decoder.map(str::to_string));
@@ -337,11 +325,7 @@ pub fn build(config: &Config) -> Result<Plan, ConfigErrors> {
                     Some(d) => match templates.decoders.get(&d) {
                         Some(f) => Some((d, Arc::clone(f))),
                         None => {
-                            errors.push(section_error(
-                                s,
-                                Some("decoder"),
-                                format!("unknown decoder '{d}'"),
-                            ));
+                            errors.push(s.key_error("decoder", format!("unknown decoder '{d}'")));
                             continue;
                         }
                     },
@@ -382,7 +366,7 @@ pub fn build(config: &Config) -> Result<Plan, ConfigErrors> {
                 let (factory, defaults) = match construct(&config.hekad, s, &templates.decoders) {
                     Ok((Built::Output(f), d)) => (f, d),
                     Ok(_) => {
-                        errors.push(section_error(s, Some("type"), "not an output"));
+                        errors.push(s.key_error("type", "not an output"));
                         continue;
                     }
                     Err(e) => {
@@ -397,17 +381,13 @@ pub fn build(config: &Config) -> Result<Plan, ConfigErrors> {
                     Some(e) => match templates.encoders.get(&e) {
                         Some(f) => Some((e, Arc::clone(f))),
                         None => {
-                            errors.push(section_error(
-                                s,
-                                Some("encoder"),
-                                format!("unknown encoder '{e}'"),
-                            ));
+                            errors.push(s.key_error("encoder", format!("unknown encoder '{e}'")));
                             continue;
                         }
                     },
                 };
                 if encoder.is_none() && defaults.needs_encoder {
-                    errors.push(section_error(s, Some("encoder"), "an encoder is required"));
+                    errors.push(s.key_error("encoder", "an encoder is required"));
                     continue;
                 }
                 let protobuf = encoder.as_ref().is_some_and(|(_, f)| f.is_protobuf());

@@ -13,8 +13,7 @@ use super::log_limit::LogLimiter;
 use super::stream::{DecodeOptions, StreamSetup};
 
 /// Decodes packs and handles failures (shared by inline and thread stages).
-pub(crate) struct DecodeStep<D> {
-    decoder: D,
+pub(crate) struct DecodeStep {
     options: DecodeOptions,
     input_name: String,
     stats: Arc<InputStats>,
@@ -22,10 +21,9 @@ pub(crate) struct DecodeStep<D> {
     pool: PackPool,
 }
 
-impl<D: std::ops::DerefMut<Target = T>, T: Decoder + ?Sized> DecodeStep<D> {
-    pub(crate) fn new(decoder: D, setup: &StreamSetup) -> Self {
+impl DecodeStep {
+    pub(crate) fn new(setup: &StreamSetup) -> Self {
         DecodeStep {
-            decoder,
             options: setup.decode_options,
             input_name: setup.input_name.clone(),
             stats: Arc::clone(&setup.stats),
@@ -34,10 +32,16 @@ impl<D: std::ops::DerefMut<Target = T>, T: Decoder + ?Sized> DecodeStep<D> {
         }
     }
 
-    pub(crate) fn decode_all(&mut self, packs: &mut Vec<PackMut>, out: &mut Vec<PackMut>) {
+    /// Decodes `packs` with `decoder` into `out`.
+    pub(crate) fn decode_all(
+        &mut self,
+        decoder: &mut dyn Decoder,
+        packs: &mut Vec<PackMut>,
+        out: &mut Vec<PackMut>,
+    ) {
         for pack in packs.drain(..) {
             let mut dout = DecodeOut::new(out, &self.pool);
-            if let Err(failure) = self.decoder.decode(pack, &mut dout) {
+            if let Err(failure) = decoder.decode(pack, &mut dout) {
                 self.failed(failure, out);
             }
         }
@@ -113,16 +117,11 @@ pub(crate) fn spawn_decoder_threads(
         let factory = Arc::clone(factory);
         let router = Arc::clone(&setup.router);
         let turn = Arc::clone(&turn);
-        let parts = (
-            setup.decode_options,
-            setup.input_name.clone(),
-            Arc::clone(&setup.stats),
-            setup.pool.clone(),
-        );
+        let mut step = DecodeStep::new(setup);
         let handle = std::thread::Builder::new()
             .name(format!("{}-decoder-{i}", setup.input_name))
             .spawn(move || {
-                let decoder = match factory.build(&env) {
+                let mut decoder = match factory.build(&env) {
                     Ok(d) => {
                         let _ = ready_tx.send(Ok(()));
                         d
@@ -132,18 +131,9 @@ pub(crate) fn spawn_decoder_threads(
                         return;
                     }
                 };
-                let (options, input_name, stats, pool) = parts;
-                let mut step = DecodeStep {
-                    decoder,
-                    options,
-                    input_name,
-                    stats,
-                    limiter: LogLimiter::new(),
-                    pool,
-                };
                 let mut out = Vec::new();
                 while let Ok((seq, mut batch)) = rx.recv() {
-                    step.decode_all(&mut batch, &mut out);
+                    step.decode_all(decoder.as_mut(), &mut batch, &mut out);
                     turn.wait_for(seq);
                     router.route(&mut out);
                     turn.pass();

@@ -37,10 +37,6 @@ pub struct FilterSetup {
     pub router: Arc<Router>,
     /// The inject pack pool.
     pub inject_pool: PackPool,
-    /// `[hekad] hostname`.
-    pub hostname: String,
-    /// `[hekad] max_message_loops`.
-    pub max_loops: u32,
     /// The plugin may stop without stopping the pipeline.
     pub can_exit: bool,
     /// Restart policy.
@@ -53,7 +49,7 @@ pub struct FilterSetup {
     pub events: Events,
     /// Changes the running pipeline (SandboxManagerFilter).
     pub manager: Option<Arc<dyn PluginManager>>,
-    /// `[hekad]` settings.
+    /// `[hekad]` settings (hostname, max_message_loops, ...).
     pub hekad: Arc<HekadConfig>,
 }
 
@@ -80,7 +76,7 @@ fn inject_path(setup: &FilterSetup) -> InjectPath {
         sink: Arc::clone(&setup.router) as Arc<dyn RouteSink>,
         pool: setup.inject_pool.clone(),
         own: Some(setup.route.matcher.clone()),
-        max_loops: setup.max_loops,
+        max_loops: setup.hekad.max_message_loops.max(1),
         injected: Arc::clone(&setup.stats.injected),
         stop: setup.stop.clone(),
     }
@@ -90,7 +86,7 @@ fn inject_path(setup: &FilterSetup) -> InjectPath {
 fn filter_env(setup: &FilterSetup, replacing: bool) -> FilterEnv {
     FilterEnv {
         name: setup.name.clone(),
-        hostname: setup.hostname.clone(),
+        hostname: setup.hekad.hostname.clone(),
         inject: inject_path(setup),
         manager: setup.manager.clone(),
         hekad: Arc::clone(&setup.hekad),
@@ -107,7 +103,12 @@ fn run(mut setup: FilterSetup) {
         let mut filter = match setup.factory.build(&filter_env(&setup, false)) {
             Ok(f) => f,
             Err(PluginError::Terminated(why)) => break why,
-            Err(e) => match backoff(&setup, &mut retry, &format!("start failed: {e}")) {
+            Err(e) => match retry.backoff(
+                &setup.name,
+                "Filter",
+                &setup.stop,
+                &format!("start failed: {e}"),
+            ) {
                 Ok(()) => continue,
                 Err(reason) => break reason,
             },
@@ -117,7 +118,9 @@ fn run(mut setup: FilterSetup) {
             Err(PluginError::Terminated(why)) => break why,
             Err(e) => {
                 RunnerStats::add(&setup.stats.restarts, 1);
-                if let Err(reason) = backoff(&setup, &mut retry, &e.to_string()) {
+                if let Err(reason) =
+                    retry.backoff(&setup.name, "Filter", &setup.stop, &e.to_string())
+                {
                     break reason;
                 }
                 retry.reset();
@@ -125,16 +128,6 @@ fn run(mut setup: FilterSetup) {
         }
     };
     stop_for_good(&setup.name, &setup.route, &setup.stats, setup.can_exit, &setup.events, reason);
-}
-
-/// Waits before a restart, or says why there will be none.
-fn backoff(setup: &FilterSetup, retry: &mut RetryHelper, why: &str) -> Result<(), String> {
-    tracing::error!(plugin = %setup.name, "Filter failed: {why}");
-    match retry.next_delay() {
-        Some(delay) if !setup.stop.wait(delay) => Ok(()),
-        Some(_) => Err(format!("{why} (shutting down)")),
-        None => Err(why.to_string()),
-    }
 }
 
 /// Marks a plugin as gone: the router stops sending to it, its queue is
@@ -242,7 +235,7 @@ fn drive(
                 injector.parent_loops = 0;
                 let mut cx = FilterContext {
                     name: &setup.name,
-                    hostname: &setup.hostname,
+                    hostname: &setup.hekad.hostname,
                     injector: &mut injector,
                 };
                 filter.stop(&mut cx);
@@ -260,7 +253,7 @@ fn drive(
             let start = Instant::now();
             let mut cx = FilterContext {
                 name: &setup.name,
-                hostname: &setup.hostname,
+                hostname: &setup.hekad.hostname,
                 injector: &mut injector,
             };
             let result = filter.timer_event(now_ns(), &mut cx);
@@ -271,8 +264,11 @@ fn drive(
             next_tick = Some(t + interval).map(|n| n.max(Instant::now()));
         }
         injector.parent_loops = 0;
-        let mut cx =
-            FilterContext { name: &setup.name, hostname: &setup.hostname, injector: &mut injector };
+        let mut cx = FilterContext {
+            name: &setup.name,
+            hostname: &setup.hekad.hostname,
+            injector: &mut injector,
+        };
         let polled = filter.poll(&mut cx);
         injector.flush();
         handle_result(setup, polled, limiter)?;
@@ -303,7 +299,7 @@ fn process_batch(
         injector.parent_loops = pack.loop_count;
         let mut cx = FilterContext {
             name: &setup.name,
-            hostname: &setup.hostname,
+            hostname: &setup.hekad.hostname,
             injector: &mut *injector,
         };
         let result = filter.process_message(pack, &mut cx);
@@ -457,8 +453,6 @@ mod tests {
             ticker: None,
             router: Arc::new(Router::new()),
             inject_pool: PackPool::new(4),
-            hostname: "h".into(),
-            max_loops: 4,
             can_exit: true,
             retries: RetryConfig::default(),
             stats: Arc::clone(&stats),

@@ -36,18 +36,11 @@ pub fn spawn(
             let why = match result {
                 Ok(()) => "input finished".to_string(),
                 Err(PluginError::Terminated(why)) => format!("terminated: {why}"),
-                Err(e) => {
-                    tracing::error!(plugin = %cx.name, "Input failed: {e}");
-                    match retry.next_delay() {
-                        Some(delay) => {
-                            if cx.stop.wait(delay) {
-                                break;
-                            }
-                            continue;
-                        }
-                        None => format!("input failed: {e}"),
-                    }
-                }
+                Err(e) => match retry.backoff(&cx.name, "Input", &cx.stop, &e.to_string()) {
+                    Ok(()) => continue,
+                    Err(_) if cx.stop.is_set() => break,
+                    Err(_) => format!("input failed: {e}"),
+                },
             };
             if can_exit {
                 tracing::info!(plugin = %cx.name, "Input stopped: {why}");

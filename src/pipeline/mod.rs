@@ -26,7 +26,7 @@ use crate::plugins::context::StopSignal;
 pub use build::{Plan, build};
 use report::ReportView;
 use router::{QueueItem, Router};
-use running::{Plugins, Shared};
+use running::{Plugins, RunningPlugin, Shared};
 
 /// Most packs routed together as one batch.
 pub const MAX_BATCH: usize = 64;
@@ -81,10 +81,9 @@ impl Pipeline {
         events: Events,
         report_interval: Option<Duration>,
     ) -> std::io::Result<Pipeline> {
-        let hekad = plan.hekad;
+        let hekad = Arc::new(plan.hekad);
         let shared = Arc::new_cyclic(|me| Shared {
             me: me.clone(),
-            hekad_arc: Arc::new(hekad.clone()),
             router: Arc::new(Router::new()),
             input_pool: PackPool::new(hekad.poolsize),
             inject_pool: PackPool::new(hekad.poolsize),
@@ -181,26 +180,8 @@ impl Pipeline {
         if let Some(r) = self.reporter.take() {
             let _ = r.join();
         }
-        for f in &filters {
-            let _ = f.route.tx.send(QueueItem::Stop);
-        }
-        for mut f in filters {
-            if let Some(h) = f.handle.take()
-                && h.join().is_err()
-            {
-                tracing::error!(plugin = %f.info.name, "Filter thread panicked.");
-            }
-        }
-        for o in &outputs {
-            let _ = o.route.tx.send(QueueItem::Stop);
-        }
-        for mut o in outputs {
-            if let Some(h) = o.handle.take()
-                && h.join().is_err()
-            {
-                tracing::error!(plugin = %o.info.name, "Output thread panicked.");
-            }
-        }
+        stop_all(filters, "Filter");
+        stop_all(outputs, "Output");
         shared.plugin_stop.set();
         for (mut input, cx) in finished {
             input.finish(&cx);
@@ -210,6 +191,21 @@ impl Pipeline {
             tracing::warn!("{kept} batches were not delivered; their inputs will read them again.");
         }
         tracing::info!("Shutdown complete.");
+    }
+}
+
+/// Tells every plugin to stop, then waits while each drains its queue (all
+/// of them at once) and ends.
+fn stop_all(plugins: Vec<RunningPlugin>, kind: &str) {
+    for p in &plugins {
+        let _ = p.route.tx.send(QueueItem::Stop);
+    }
+    for mut p in plugins {
+        if let Some(h) = p.handle.take()
+            && h.join().is_err()
+        {
+            tracing::error!(plugin = %p.info.name, "{kind} thread panicked.");
+        }
     }
 }
 

@@ -113,7 +113,12 @@ fn run(mut setup: OutputSetup) {
         let (mut output, mut encoding) = match build(&setup) {
             Ok(b) => b,
             Err(PluginError::Terminated(why)) => break why,
-            Err(e) => match backoff(&setup, &mut retry, &format!("start failed: {e}")) {
+            Err(e) => match retry.backoff(
+                &setup.name,
+                "Output",
+                &setup.stop,
+                &format!("start failed: {e}"),
+            ) {
                 Ok(()) => continue,
                 Err(reason) => break reason,
             },
@@ -131,7 +136,9 @@ fn run(mut setup: OutputSetup) {
                 let mut cx = OutputContext::new(&setup.name, &mut encoding, &setup.stop)
                     .with_undelivered(&setup.undelivered);
                 output.stop(&mut cx);
-                if let Err(reason) = backoff(&setup, &mut retry, &e.to_string()) {
+                if let Err(reason) =
+                    retry.backoff(&setup.name, "Output", &setup.stop, &e.to_string())
+                {
                     break reason;
                 }
                 retry.reset();
@@ -139,15 +146,6 @@ fn run(mut setup: OutputSetup) {
         }
     };
     stop_for_good(&setup.name, &setup.route, &setup.stats, setup.can_exit, &setup.events, reason);
-}
-
-fn backoff(setup: &OutputSetup, retry: &mut RetryHelper, why: &str) -> Result<(), String> {
-    tracing::error!(plugin = %setup.name, "Output failed: {why}");
-    match retry.next_delay() {
-        Some(delay) if !setup.stop.wait(delay) => Ok(()),
-        Some(_) => Err(format!("{why} (shutting down)")),
-        None => Err(why.to_string()),
-    }
 }
 
 /// Builds the replacement first; only then flushes the old output and swaps.

@@ -22,7 +22,8 @@ use std::collections::HashSet;
 use crate::config::{Category, PluginSection};
 
 use super::Plan;
-use super::running::{RunningPlugin, Shared};
+use super::build::decoder_subs;
+use super::running::{RunningPlugin, Shared, take_where};
 
 /// What a reload did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -75,11 +76,7 @@ fn changed_templates(old: &[PluginSection], new: &[PluginSection]) -> HashSet<St
         let more: Vec<String> = new
             .iter()
             .filter(|s| s.category == Category::Decoder && !changed.contains(&s.name))
-            .filter(|s| {
-                s.table.get("subs").and_then(|v| v.as_array()).is_some_and(|subs| {
-                    subs.iter().any(|n| n.as_str().is_some_and(|n| changed.contains(n)))
-                })
-            })
+            .filter(|s| decoder_subs(s).iter().any(|n| changed.contains(n)))
             .map(|s| s.name.clone())
             .collect();
         if more.is_empty() {
@@ -91,14 +88,13 @@ fn changed_templates(old: &[PluginSection], new: &[PluginSection]) -> HashSet<St
 
 /// Takes the configured (not run-time) plugin called `name` out of `list`.
 fn take(list: &mut Vec<RunningPlugin>, name: &str) -> Option<RunningPlugin> {
-    let at = list.iter().position(|p| p.info.name == name && p.section.is_some())?;
-    Some(list.remove(at))
+    take_where(list, |p| p.info.name == name && p.section.is_some())
 }
 
 /// Applies `plan` to the running pipeline.
 pub(crate) fn apply(shared: &Shared, plan: Plan) -> ReloadSummary {
     let mut summary = ReloadSummary::default();
-    if plan.hekad != shared.hekad {
+    if plan.hekad != *shared.hekad {
         tracing::warn!("Changes to [hekad] take effect at the next restart.");
     }
     let old_sections = std::mem::take(&mut shared.lock().sections);
@@ -188,11 +184,7 @@ pub(crate) fn apply(shared: &Shared, plan: Plan) -> ReloadSummary {
     for i in plan.inputs {
         let name = i.name.clone();
         keep_inputs.insert(name.clone());
-        let existing = {
-            let mut p = shared.lock();
-            let at = p.inputs.iter().position(|r| r.info.name == name);
-            at.map(|at| p.inputs.remove(at))
-        };
+        let existing = take_where(&mut shared.lock().inputs, |r| r.info.name == name);
         let mut uses = vec![i.splitter_name.clone()];
         uses.extend(i.decoder.as_ref().map(|(n, _)| n.clone()));
         let changed = existing

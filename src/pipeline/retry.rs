@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::config::RetryConfig;
+use crate::plugins::context::StopSignal;
 
 /// Tracks restarts of one plugin.
 #[derive(Debug)]
@@ -36,6 +37,24 @@ impl RetryHelper {
             Duration::from_millis(u64::from(rand_u32()) % jitter_ms)
         };
         Some(base.min(self.config.max_delay) + jitter)
+    }
+
+    /// Logs why `plugin` (a `kind`, for the log) failed and waits before
+    /// its restart; `Err` says why there will be none (retries used up, or
+    /// `stop` raised while waiting).
+    pub fn backoff(
+        &mut self,
+        plugin: &str,
+        kind: &str,
+        stop: &StopSignal,
+        why: &str,
+    ) -> Result<(), String> {
+        tracing::error!(plugin = %plugin, "{kind} failed: {why}");
+        match self.next_delay() {
+            Some(delay) if !stop.wait(delay) => Ok(()),
+            Some(_) => Err(format!("{why} (shutting down)")),
+            None => Err(why.to_string()),
+        }
     }
 
     /// Call after a successful (re)start.

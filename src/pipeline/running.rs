@@ -55,7 +55,8 @@ pub(crate) struct Plugins {
 
 /// What every part of the running pipeline shares.
 pub(crate) struct Shared {
-    pub hekad: HekadConfig,
+    /// `[hekad]` settings, shared with plugin factories.
+    pub hekad: Arc<HekadConfig>,
     pub router: Arc<Router>,
     pub input_pool: PackPool,
     pub inject_pool: PackPool,
@@ -70,8 +71,12 @@ pub(crate) struct Shared {
     pub plugins: Mutex<Plugins>,
     /// Itself, for handing out [`PluginManager`] handles to filters.
     pub me: std::sync::Weak<Shared>,
-    /// `hekad` shared with plugin factories.
-    pub hekad_arc: Arc<HekadConfig>,
+}
+
+/// Takes the first plugin in `list` that `is_it` picks out of it.
+pub(crate) fn take_where<T>(list: &mut Vec<T>, is_it: impl FnMut(&T) -> bool) -> Option<T> {
+    let at = list.iter().position(is_it)?;
+    Some(list.remove(at))
 }
 
 /// Packs per batch for a pool: small pools get small batches so inputs and
@@ -149,15 +154,13 @@ impl Shared {
             ticker: f.ticker,
             router: Arc::clone(&self.router),
             inject_pool: self.inject_pool.clone(),
-            hostname: self.hekad.hostname.clone(),
-            max_loops: self.hekad.max_message_loops.max(1),
             can_exit: f.can_exit,
             retries: f.retries,
             stats: Arc::clone(&stats),
             stop: self.plugin_stop.clone(),
             events: self.events.clone(),
             manager: Some(Arc::new(Manager(self.me.clone())) as Arc<dyn PluginManager>),
-            hekad: Arc::clone(&self.hekad_arc),
+            hekad: Arc::clone(&self.hekad),
         })?;
         self.router.add_route(Arc::clone(&route));
         Ok(RunningPlugin {
@@ -331,6 +334,20 @@ impl Manager {
         self.0.upgrade().ok_or_else(|| "the pipeline is shutting down".to_string())
     }
 
+    /// Once shutdown has begun, stops the filter `name` just put back in
+    /// the list (shutdown may have taken the list while it was out); true
+    /// if shutdown has begun.
+    fn stop_if_shutting_down(shared: &Shared, name: &str) -> bool {
+        if !shared.shutting_down.is_set() {
+            return false;
+        }
+        let late = take_where(&mut shared.lock().filters, |r| r.info.name == name);
+        if let Some(late) = late {
+            shared.stop_plugin(late);
+        }
+        true
+    }
+
     fn plan(shared: &Shared, section: &PluginSection) -> Result<FilterPlan, String> {
         super::build::filter_plan(&shared.hekad, section, &std::collections::HashMap::new())
             .map_err(|e| e.to_string())
@@ -348,10 +365,9 @@ impl PluginManager for Manager {
             let mut p = shared.lock();
             // A dynamic filter of that name that stopped for good (its
             // sandbox terminated) gives its name up.
-            let dead = p.filters.iter().position(|r| {
+            let stopped = take_where(&mut p.filters, |r| {
                 r.info.name == name && r.section.is_none() && !r.route.alive.load(Ordering::Relaxed)
             });
-            let stopped = dead.map(|at| p.filters.remove(at));
             let taken = p.filters.iter().chain(&p.outputs).any(|r| r.info.name == name)
                 || p.inputs.iter().any(|r| r.info.name == name);
             if taken {
@@ -365,16 +381,7 @@ impl PluginManager for Manager {
         let plan = Self::plan(&shared, &section)?;
         let running = shared.start_filter(plan, None).map_err(|e| e.to_string())?;
         shared.lock().filters.push(running);
-        if shared.shutting_down.is_set() {
-            // Shutdown took the list of filters before this one was added.
-            let late = {
-                let mut p = shared.lock();
-                let at = p.filters.iter().position(|r| r.info.name == name);
-                at.map(|at| p.filters.remove(at))
-            };
-            if let Some(late) = late {
-                shared.stop_plugin(late);
-            }
+        if Self::stop_if_shutting_down(&shared, &name) {
             return Err("the pipeline is shutting down".into());
         }
         tracing::info!(plugin = %name, "Dynamic filter loaded.");
@@ -383,11 +390,8 @@ impl PluginManager for Manager {
 
     fn unload_filter(&self, name: &str) -> Result<(), String> {
         let shared = self.shared()?;
-        let running = {
-            let mut p = shared.lock();
-            let at = p.filters.iter().position(|r| r.info.name == name && r.section.is_none());
-            at.map(|at| p.filters.remove(at))
-        };
+        let running =
+            take_where(&mut shared.lock().filters, |r| r.info.name == name && r.section.is_none());
         let running = running.ok_or_else(|| format!("no dynamic filter named '{name}'"))?;
         shared.stop_plugin(running);
         tracing::info!(plugin = %name, "Dynamic filter unloaded.");
@@ -398,25 +402,11 @@ impl PluginManager for Manager {
         let shared = self.shared()?;
         let name = section.name.clone();
         let plan = Self::plan(&shared, &section)?;
-        let mut running = {
-            let mut p = shared.lock();
-            let at = p.filters.iter().position(|r| r.info.name == name);
-            at.map(|at| p.filters.remove(at))
-        }
-        .ok_or_else(|| format!("no filter named '{name}'"))?;
+        let running = take_where(&mut shared.lock().filters, |r| r.info.name == name);
+        let mut running = running.ok_or_else(|| format!("no filter named '{name}'"))?;
         let outcome = shared.replace_filter(&mut running, plan);
         shared.lock().filters.push(running);
-        if shared.shutting_down.is_set() {
-            // Shutdown may have taken the list while this filter was out.
-            let late = {
-                let mut p = shared.lock();
-                let at = p.filters.iter().position(|r| r.info.name == name);
-                at.map(|at| p.filters.remove(at))
-            };
-            if let Some(late) = late {
-                shared.stop_plugin(late);
-            }
-        }
+        Self::stop_if_shutting_down(&shared, &name);
         outcome
     }
 

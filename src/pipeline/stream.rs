@@ -78,7 +78,7 @@ impl StreamFactory for StreamSetup {
         let stage = match &self.decoder {
             None => Stage::None,
             Some(factory) => match factory.build_send(&self.decoder_env()) {
-                Some(decoder) => Stage::Inline(DecodeStep::new(decoder?, self)),
+                Some(decoder) => Stage::Inline(DecodeStep::new(self), decoder?),
                 None => Stage::Threads(spawn_decoder_threads(factory, self)?),
             },
         };
@@ -94,6 +94,7 @@ impl StreamFactory for StreamSetup {
             pool: self.pool.clone(),
             spare: Vec::new(),
             out: Vec::new(),
+            decoded: Vec::new(),
             headers: StreamHeaders::default(),
             guard: None,
             batch_max: self.batch_max.max(1),
@@ -106,7 +107,7 @@ impl StreamFactory for StreamSetup {
 
 enum Stage {
     None,
-    Inline(DecodeStep<Box<dyn Decoder + Send>>),
+    Inline(DecodeStep, Box<dyn Decoder + Send>),
     Threads(DecoderThreads),
 }
 
@@ -123,6 +124,8 @@ struct Stream {
     pool: PackPool,
     spare: Vec<PackMut>,
     out: Vec<PackMut>,
+    /// What the inline decoder made of `out` (kept for its capacity).
+    decoded: Vec<PackMut>,
     headers: StreamHeaders,
     guard: Option<DeliveryGuard>,
     batch_max: usize,
@@ -232,16 +235,30 @@ impl Stream {
         }
     }
 
+    /// Ends the partial record held, delivering it if `deliver` (unless it
+    /// is the rest of an oversize record being skipped), and routes
+    /// everything made so far.
+    fn end_record(&mut self, deliver: bool) {
+        if deliver && !self.buf.is_empty() && !self.skipping {
+            let rest = std::mem::take(&mut self.buf);
+            self.now = now_ns();
+            self.emit(&rest);
+        }
+        self.buf.clear();
+        self.skipping = false;
+        self.flush_out();
+        self.spare.clear();
+    }
+
     fn flush_out(&mut self) {
         if self.out.is_empty() {
             return;
         }
         match &mut self.stage {
             Stage::None => self.router.route(&mut self.out),
-            Stage::Inline(step) => {
-                let mut decoded = Vec::with_capacity(self.out.len());
-                step.decode_all(&mut self.out, &mut decoded);
-                self.router.route(&mut decoded);
+            Stage::Inline(step, decoder) => {
+                step.decode_all(decoder.as_mut(), &mut self.out, &mut self.decoded);
+                self.router.route(&mut self.decoded);
             }
             Stage::Threads(threads) => {
                 let batch = std::mem::take(&mut self.out);
@@ -293,27 +310,11 @@ impl InputStream for Stream {
     }
 
     fn finish_record(&mut self) {
-        if !self.buf.is_empty() && self.settings.deliver_incomplete_final && !self.skipping {
-            let rest = std::mem::take(&mut self.buf);
-            self.now = now_ns();
-            self.emit(&rest);
-        }
-        self.buf.clear();
-        self.skipping = false;
-        self.flush_out();
-        self.spare.clear();
+        self.end_record(self.settings.deliver_incomplete_final);
     }
 
     fn flush_partial(&mut self) {
-        if !self.buf.is_empty() && !self.skipping {
-            let rest = std::mem::take(&mut self.buf);
-            self.now = now_ns();
-            self.emit(&rest);
-        }
-        self.buf.clear();
-        self.skipping = false;
-        self.flush_out();
-        self.spare.clear();
+        self.end_record(true);
     }
 
     fn buffered(&self) -> usize {
@@ -386,6 +387,11 @@ mod tests {
         Harness { setup, rx }
     }
 
+    /// A harness splitting lines, without a decoder.
+    fn lines(settings: SplitterSettings) -> Harness {
+        harness(Arc::new(TokenSplitter::new(b'\n', 1)), None, settings, false)
+    }
+
     fn settings(
         max: usize,
         keep_truncated: bool,
@@ -414,12 +420,7 @@ mod tests {
 
     #[test]
     fn records_split_across_reads_are_joined_and_stamped() {
-        let h = harness(
-            Arc::new(TokenSplitter::new(b'\n', 1)),
-            None,
-            settings(1024, false, false, false),
-            false,
-        );
+        let h = lines(settings(1024, false, false, false));
         let mut s = h.setup.new_stream().unwrap();
         s.set_headers(StreamHeaders {
             msg_type: b"logfile".to_vec(),
@@ -444,12 +445,7 @@ mod tests {
     #[test]
     fn oversize_records_are_dropped_or_truncated_and_the_stream_recovers() {
         for keep in [false, true] {
-            let h = harness(
-                Arc::new(TokenSplitter::new(b'\n', 1)),
-                None,
-                settings(8, keep, false, false),
-                false,
-            );
+            let h = lines(settings(8, keep, false, false));
             let mut s = h.setup.new_stream().unwrap();
             s.deliver(b"ok\n0123456789");
             s.deliver(b"abcdef\nnext\n");
@@ -466,12 +462,7 @@ mod tests {
     #[test]
     fn incomplete_final_record_is_delivered_only_when_asked() {
         for incomplete in [false, true] {
-            let h = harness(
-                Arc::new(TokenSplitter::new(b'\n', 1)),
-                None,
-                settings(64, false, incomplete, false),
-                false,
-            );
+            let h = lines(settings(64, false, incomplete, false));
             let mut s = h.setup.new_stream().unwrap();
             s.deliver(b"a\npartial");
             s.finish_record();
@@ -577,12 +568,7 @@ mod tests {
 
     #[test]
     fn guards_travel_with_packs() {
-        let h = harness(
-            Arc::new(TokenSplitter::new(b'\n', 1)),
-            None,
-            settings(64, false, false, false),
-            false,
-        );
+        let h = lines(settings(64, false, false, false));
         let mut s = h.setup.new_stream().unwrap();
         let guard: DeliveryGuard = Arc::new(());
         s.set_guard(Some(Arc::clone(&guard)));

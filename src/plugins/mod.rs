@@ -126,6 +126,13 @@ pub trait SplitterFactory: Send + Sync {
     fn build(&self) -> Box<dyn Splitter>;
 }
 
+/// A splitter that is its own template: each stream gets a clone.
+impl<T: Splitter + Clone + Sync + 'static> SplitterFactory for T {
+    fn build(&self) -> Box<dyn Splitter> {
+        Box::new(self.clone())
+    }
+}
+
 /// Turns a pack holding a raw record into zero or more decoded packs.
 pub trait Decoder {
     /// Decodes `pack`. Push the resulting packs (usually `pack` itself,
@@ -161,6 +168,21 @@ pub trait DecoderFactory: Send + Sync {
     fn build(&self, env: &DecoderEnv) -> Result<Box<dyn Decoder>, PluginError>;
 }
 
+/// A native decoder that is its own template: each stream gets a clone,
+/// free to move between threads.
+impl<T: Decoder + Clone + Send + Sync + 'static> DecoderFactory for T {
+    fn build_send(
+        &self,
+        _env: &DecoderEnv,
+    ) -> Option<Result<Box<dyn Decoder + Send>, PluginError>> {
+        Some(Ok(Box::new(self.clone())))
+    }
+
+    fn build(&self, _env: &DecoderEnv) -> Result<Box<dyn Decoder>, PluginError> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
 /// Whether an encoder produced output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoded {
@@ -189,6 +211,17 @@ pub trait EncoderFactory: Send + Sync {
     /// True when the encoder produces protobuf (ProtobufEncoder).
     fn is_protobuf(&self) -> bool {
         false
+    }
+}
+
+/// An encoder that is its own template: each output gets a clone.
+impl<T: Encoder + Clone + Send + Sync + 'static> EncoderFactory for T {
+    fn build(&self) -> Result<Box<dyn Encoder>, PluginError> {
+        Ok(Box::new(self.clone()))
+    }
+
+    fn is_protobuf(&self) -> bool {
+        Encoder::is_protobuf(self)
     }
 }
 

@@ -40,11 +40,9 @@ pub struct BuildContext<'a> {
 impl BuildContext<'_> {
     /// An error about this section (and optionally one key).
     pub fn error(&self, key: Option<&str>, message: impl Into<String>) -> ConfigError {
-        ConfigError {
-            file: self.section.file.clone(),
-            section: Some(self.section.name.clone()),
-            key: key.map(str::to_string),
-            message: message.into(),
+        match key {
+            Some(key) => self.section.key_error(key, message),
+            None => self.section.error(message),
         }
     }
 
@@ -144,15 +142,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for p in PLUGINS {
             assert!(seen.insert(p.type_name), "duplicate {}", p.type_name);
-            let suffix = match p.category {
-                Category::Input => "Input",
-                Category::Splitter => "Splitter",
-                Category::Decoder => "Decoder",
-                Category::Filter => "Filter",
-                Category::Encoder => "Encoder",
-                Category::Output => "Output",
-            };
-            assert!(p.type_name.ends_with(suffix), "{}", p.type_name);
+            assert!(p.type_name.ends_with(p.category.suffix()), "{}", p.type_name);
         }
         for name in ALWAYS_AVAILABLE {
             assert!(find(name).is_some(), "{name}");

@@ -15,7 +15,7 @@ use super::template::MessageTemplate;
 use crate::config::{Category, ConfigError};
 use crate::message::{PackMut, time::parse_with_layout};
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
-use crate::plugins::{DecodeFailure, DecodeOut, Decoder, DecoderEnv, DecoderFactory, PluginError};
+use crate::plugins::{DecodeFailure, DecodeOut, Decoder};
 
 /// Options of `PayloadRegexDecoder`.
 #[derive(Debug, Clone, Deserialize)]
@@ -67,23 +67,22 @@ struct Inner {
 impl Decoder for PayloadRegexDecoder {
     fn decode(&mut self, mut pack: PackMut, out: &mut DecodeOut<'_>) -> Result<(), DecodeFailure> {
         let inner = &self.inner;
-        let captures: Vec<(String, String)> = {
+        // The captured text, one per name: copied, as the message changes
+        // while it is read.
+        let values: Vec<String> = {
             let Some(caps) = inner.regex.captures(&pack.message.payload) else {
                 return Err(DecodeFailure::new(pack, "No match"));
             };
-            inner
-                .names
-                .iter()
-                .enumerate()
-                .map(|(i, name)| {
-                    let text = caps.get(i + 1).map(|m| m.as_bytes()).unwrap_or_default();
-                    (name.clone(), String::from_utf8_lossy(text).into_owned())
+            (1..=inner.names.len())
+                .map(|i| {
+                    let text = caps.get(i).map(|m| m.as_bytes()).unwrap_or_default();
+                    String::from_utf8_lossy(text).into_owned()
                 })
                 .collect()
         };
-        let get = |k: &str| captures.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let get = |k: &str| inner.names.iter().position(|n| n == k).map(|i| values[i].as_str());
         if let Some(ts) = get("Timestamp") {
-            match parse_with_layout(&inner.layout, &ts, Some(&inner.tz)) {
+            match parse_with_layout(&inner.layout, ts, Some(&inner.tz)) {
                 Some(ns) => pack.message.timestamp = ns,
                 None => {
                     return Err(DecodeFailure::new(
@@ -94,7 +93,7 @@ impl Decoder for PayloadRegexDecoder {
             }
         }
         if let Some(sev) = get("Severity") {
-            match inner.severity_map.get(&sev).copied().or_else(|| sev.parse().ok()) {
+            match inner.severity_map.get(sev).copied().or_else(|| sev.parse().ok()) {
                 Some(n) => pack.message.severity = Some(n),
                 None => {
                     return Err(DecodeFailure::new(
@@ -110,19 +109,6 @@ impl Decoder for PayloadRegexDecoder {
         pack.invalidate_bytes();
         out.push(pack);
         Ok(())
-    }
-}
-
-impl DecoderFactory for PayloadRegexDecoder {
-    fn build_send(
-        &self,
-        _env: &DecoderEnv,
-    ) -> Option<Result<Box<dyn Decoder + Send>, PluginError>> {
-        Some(Ok(Box::new(self.clone())))
-    }
-
-    fn build(&self, _env: &DecoderEnv) -> Result<Box<dyn Decoder>, PluginError> {
-        Ok(Box::new(self.clone()))
     }
 }
 
@@ -171,6 +157,7 @@ mod tests {
     use crate::config::load_str;
     use crate::message::{PackPool, Scalar};
     use crate::plugins::registry::BuildContext;
+    use crate::plugins::{DecoderEnv, DecoderFactory};
     use std::collections::HashMap as Map;
 
     fn decoder(toml: &str) -> Result<Arc<dyn DecoderFactory>, ConfigError> {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::config::{Category, ConfigError};
 use crate::message::PackMut;
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
-use crate::plugins::{DecodeFailure, DecodeOut, Decoder, DecoderEnv, DecoderFactory, PluginError};
+use crate::plugins::{DecodeFailure, DecodeOut, Decoder};
 
 /// `ProtobufDecoder` has no options.
 #[derive(Debug, Default, Deserialize)]
@@ -34,19 +34,6 @@ impl Decoder for ProtobufDecoder {
             }
             Err(e) => Err(DecodeFailure::new(pack, format!("protobuf decode failed: {e}"))),
         }
-    }
-}
-
-impl DecoderFactory for ProtobufDecoder {
-    fn build_send(
-        &self,
-        _env: &DecoderEnv,
-    ) -> Option<Result<Box<dyn Decoder + Send>, PluginError>> {
-        Some(Ok(Box::new(ProtobufDecoder)))
-    }
-
-    fn build(&self, _env: &DecoderEnv) -> Result<Box<dyn Decoder>, PluginError> {
-        Ok(Box::new(ProtobufDecoder))
     }
 }
 

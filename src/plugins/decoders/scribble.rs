@@ -10,7 +10,7 @@ use super::template::MessageTemplate;
 use crate::config::{Category, ConfigError};
 use crate::message::PackMut;
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
-use crate::plugins::{DecodeFailure, DecodeOut, Decoder, DecoderEnv, DecoderFactory, PluginError};
+use crate::plugins::{DecodeFailure, DecodeOut, Decoder};
 
 /// Options of `ScribbleDecoder`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -34,19 +34,6 @@ impl Decoder for ScribbleDecoder {
         pack.invalidate_bytes();
         out.push(pack);
         Ok(())
-    }
-}
-
-impl DecoderFactory for ScribbleDecoder {
-    fn build_send(
-        &self,
-        _env: &DecoderEnv,
-    ) -> Option<Result<Box<dyn Decoder + Send>, PluginError>> {
-        Some(Ok(Box::new(self.clone())))
-    }
-
-    fn build(&self, _env: &DecoderEnv) -> Result<Box<dyn Decoder>, PluginError> {
-        Ok(Box::new(self.clone()))
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::message::{Field, Message, uuid};
 
 /// Looks up a capture by name.
-pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<&'a str>;
 
 /// A parsed `message_fields` table.
 #[derive(Debug, Clone, Default)]
@@ -97,7 +97,7 @@ impl MessageTemplate {
 }
 
 /// Replaces each `%word%` with its value from `lookup`.
-pub fn interpolate(template: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+pub fn interpolate(template: &str, lookup: Lookup<'_>) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find('%') {
@@ -108,7 +108,7 @@ pub fn interpolate(template: &str, lookup: &dyn Fn(&str) -> Option<String>) -> S
         if word_len > 0 && after[word_len..].starts_with('%') {
             let name = &after[..word_len];
             match lookup(name) {
-                Some(v) => out.push_str(&v),
+                Some(v) => out.push_str(v),
                 None => {
                     out.push('<');
                     out.push_str(name);
@@ -132,7 +132,7 @@ mod tests {
 
     #[test]
     fn interpolates_known_and_marks_unknown() {
-        let lookup = |k: &str| (k == "Host").then(|| "web1".to_string());
+        let lookup = |k: &str| (k == "Host").then_some("web1");
         assert_eq!(interpolate("at %Host% by %Who% 100%", &lookup), "at web1 by <Who> 100%");
     }
 
@@ -145,8 +145,8 @@ mod tests {
         let tpl = MessageTemplate::new(&t);
         let mut m = Message::default();
         let subs = |k: &str| match k {
-            "sev" => Some("3".to_string()),
-            "code" => Some("404".to_string()),
+            "sev" => Some("3"),
+            "code" => Some("404"),
             _ => None,
         };
         tpl.populate(&mut m, Some(&subs)).unwrap();
@@ -155,7 +155,7 @@ mod tests {
         let f = m.field("status").unwrap();
         assert_eq!(f.representation, "count");
         assert_eq!(f.value.get(0), Some(Scalar::String(b"404")));
-        let bad = |_: &str| Some("x".to_string());
+        let bad = |_: &str| Some("x");
         assert!(tpl.populate(&mut Message::default(), Some(&bad)).is_err());
     }
 }

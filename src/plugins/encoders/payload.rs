@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::config::{Category, ConfigError};
 use crate::message::{PackRef, time::now_ns};
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
-use crate::plugins::{Encoded, Encoder, EncoderFactory, PluginError};
+use crate::plugins::{Encoded, Encoder, PluginError};
 
 /// Options of `PayloadEncoder`.
 #[derive(Debug, Clone, Deserialize)]
@@ -67,12 +67,6 @@ impl Encoder for PayloadEncoder {
             out.push(b'\n');
         }
         Ok(Encoded::Output)
-    }
-}
-
-impl EncoderFactory for PayloadEncoder {
-    fn build(&self) -> Result<Box<dyn Encoder>, PluginError> {
-        Ok(Box::new(self.clone()))
     }
 }
 

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::config::{Category, ConfigError};
 use crate::message::PackRef;
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
-use crate::plugins::{Encoded, Encoder, EncoderFactory, PluginError};
+use crate::plugins::{Encoded, Encoder, PluginError};
 
 /// `ProtobufEncoder` has no options.
 #[derive(Debug, Default, Deserialize)]
@@ -27,16 +27,6 @@ impl Encoder for ProtobufEncoder {
             None => crate::message::encode_into(&pack.message, out),
         }
         Ok(Encoded::Output)
-    }
-
-    fn is_protobuf(&self) -> bool {
-        true
-    }
-}
-
-impl EncoderFactory for ProtobufEncoder {
-    fn build(&self) -> Result<Box<dyn Encoder>, PluginError> {
-        Ok(Box::new(ProtobufEncoder))
     }
 
     fn is_protobuf(&self) -> bool {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::config::{Category, ConfigError};
 use crate::message::{FieldValue, Message, PackRef};
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
-use crate::plugins::{Encoded, Encoder, EncoderFactory, PluginError};
+use crate::plugins::{Encoded, Encoder, PluginError};
 
 /// `RstEncoder` has no options.
 #[derive(Debug, Default, Deserialize)]
@@ -121,12 +121,6 @@ impl Encoder for RstEncoder {
         render(&pack.message, &mut s);
         out.extend_from_slice(s.as_bytes());
         Ok(Encoded::Output)
-    }
-}
-
-impl EncoderFactory for RstEncoder {
-    fn build(&self) -> Result<Box<dyn Encoder>, PluginError> {
-        Ok(Box::new(RstEncoder))
     }
 }
 

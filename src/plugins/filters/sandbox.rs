@@ -349,23 +349,11 @@ pub const SPEC: PluginSpec = PluginSpec {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicU64;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
     use super::*;
-    use crate::config::HekadConfig;
-    use crate::message::PackPool;
-    use crate::plugins::RouteSink;
-    use crate::plugins::context::{Injections, StopSignal};
-
-    #[derive(Default)]
-    struct Collect(Mutex<Vec<PackMut>>);
-
-    impl RouteSink for Collect {
-        fn route(&self, packs: &mut Vec<PackMut>) {
-            self.0.lock().unwrap().append(packs);
-        }
-    }
+    use crate::plugins::context::Injections;
+    use crate::plugins::filters::testing::{self, Collect};
 
     impl Collect {
         fn payloads_of(&self, msg_type: &str) -> Vec<String> {
@@ -376,21 +364,7 @@ mod tests {
     }
 
     fn env(sink: &Arc<Collect>, replacing: bool) -> FilterEnv {
-        FilterEnv {
-            name: "f".into(),
-            hostname: "h".into(),
-            inject: InjectPath {
-                sink: Arc::clone(sink) as Arc<dyn RouteSink>,
-                pool: PackPool::new(8),
-                own: None,
-                max_loops: 4,
-                injected: Arc::new(AtomicU64::new(0)),
-                stop: StopSignal::new(),
-            },
-            manager: None,
-            hekad: Arc::new(HekadConfig::default()),
-            replacing,
-        }
+        FilterEnv { replacing, ..testing::env("f", sink) }
     }
 
     fn counter(generation: u32, step: u32) -> String {

@@ -162,23 +162,25 @@ impl FileOutput {
             return false;
         }
         let by_count = self.pending >= self.s.flush_count;
-        let by_time =
-            !self.s.flush_interval.is_zero() && self.last_flush.elapsed() >= self.s.flush_interval;
         if self.s.flush_interval.is_zero() {
             return by_count;
         }
+        let by_time = self.last_flush.elapsed() >= self.s.flush_interval;
         if self.s.and { by_count && by_time } else { by_count || by_time }
     }
 
+    /// Writes what is buffered and opens the file anew.
+    fn flush_and_reopen(&mut self) -> Result<(), PluginError> {
+        self.flush()?;
+        self.file = None;
+        self.open()
+    }
+
     fn rotate_if_due(&mut self) -> Result<(), PluginError> {
-        if let Some(at) = self.next_rotation
-            && jiff::Timestamp::now() >= at
-        {
-            self.flush()?;
-            self.file = None;
-            self.open()?;
+        match self.next_rotation {
+            Some(at) if jiff::Timestamp::now() >= at => self.flush_and_reopen(),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -224,9 +226,7 @@ impl Output for FileOutput {
     }
 
     fn reopen(&mut self, _cx: &mut OutputContext<'_>) -> Result<(), PluginError> {
-        self.flush()?;
-        self.file = None;
-        self.open()
+        self.flush_and_reopen()
     }
 
     fn stop(&mut self, cx: &mut OutputContext<'_>) {
@@ -317,24 +317,26 @@ mod tests {
         PackMut::from_message(m).freeze()
     }
 
-    fn encoding() -> EncodeSettings {
-        EncodeSettings {
+    /// An opened output, with what its context needs: a PayloadEncoder
+    /// and a stop signal.
+    fn opened(s: Settings) -> (FileOutput, EncodeSettings, StopSignal) {
+        let mut out = FileOutput::new(s);
+        out.open().unwrap();
+        let encoding = EncodeSettings {
             encoder: Some(Box::new(PayloadEncoder::new(PayloadEncoderConfig::default()))),
             use_framing: false,
             signer: None,
             max_message_size: 65536,
-        }
+        };
+        (out, encoding, StopSignal::new())
     }
 
     #[test]
     fn flushes_by_count_with_or_and_keeps_guards_until_written() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/out.log");
-        let mut out = FileOutput::new(settings(path.clone(), 2, 60_000, false));
-        out.open().unwrap();
+        let (mut out, mut enc, stop) = opened(settings(path.clone(), 2, 60_000, false));
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        let mut enc = encoding();
-        let stop = StopSignal::new();
         let mut cx = OutputContext::new("f", &mut enc, &stop);
         let guard: DeliveryGuard = Arc::new(());
         let mut p = PackMut::standalone();
@@ -354,10 +356,7 @@ mod tests {
     fn and_operator_waits_for_the_interval_and_stop_flushes() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.log");
-        let mut out = FileOutput::new(settings(path.clone(), 1, 60_000, true));
-        out.open().unwrap();
-        let mut enc = encoding();
-        let stop = StopSignal::new();
+        let (mut out, mut enc, stop) = opened(settings(path.clone(), 1, 60_000, true));
         let mut cx = OutputContext::new("f", &mut enc, &stop);
         out.process_message(&pack("x"), &mut cx).unwrap();
         out.poll(&mut cx).unwrap();
@@ -386,10 +385,7 @@ mod tests {
         let pattern = dir.path().join("out-%Y%m%d.log");
         let mut s = settings(pattern, 1, 0, true);
         s.rotation_hours = 24;
-        let mut out = FileOutput::new(s);
-        out.open().unwrap();
-        let mut enc = encoding();
-        let stop = StopSignal::new();
+        let (mut out, mut enc, stop) = opened(s);
         let mut cx = OutputContext::new("f", &mut enc, &stop);
         out.process_message(&pack("x"), &mut cx).unwrap();
         out.poll(&mut cx).unwrap();
@@ -406,10 +402,7 @@ mod tests {
     fn reopen_follows_a_renamed_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.log");
-        let mut out = FileOutput::new(settings(path.clone(), 1, 0, true));
-        out.open().unwrap();
-        let mut enc = encoding();
-        let stop = StopSignal::new();
+        let (mut out, mut enc, stop) = opened(settings(path.clone(), 1, 0, true));
         let mut cx = OutputContext::new("f", &mut enc, &stop);
         out.process_message(&pack("old"), &mut cx).unwrap();
         out.poll(&mut cx).unwrap();

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::config::{Category, ConfigError};
 use crate::message::{DEFAULT_MAX_MESSAGE_SIZE, Header, Pack, Scan, authenticate, scan_record};
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
-use crate::plugins::{SignerKeys, Split, Splitter, SplitterFactory};
+use crate::plugins::{SignerKeys, Split, Splitter};
 
 /// One `[x.signer.<name>_<version>]` table.
 #[derive(Debug, Clone, Deserialize)]
@@ -90,12 +90,6 @@ impl Splitter for HekaFramingSplitter {
         let mut merged = (*self.keys).clone();
         merged.extend(keys.iter().map(|(k, v)| (k.clone(), v.clone())));
         self.keys = Arc::new(merged);
-    }
-}
-
-impl SplitterFactory for HekaFramingSplitter {
-    fn build(&self) -> Box<dyn Splitter> {
-        Box::new(self.clone())
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::config::{Category, ConfigError};
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
-use crate::plugins::{Split, Splitter, SplitterFactory};
+use crate::plugins::{Split, Splitter};
 
 /// `NullSplitter` has no options of its own.
 #[derive(Debug, Default, Deserialize)]
@@ -28,12 +28,6 @@ impl Splitter for NullSplitter {
 
     fn per_read(&self) -> bool {
         true
-    }
-}
-
-impl SplitterFactory for NullSplitter {
-    fn build(&self) -> Box<dyn Splitter> {
-        Box::new(NullSplitter)
     }
 }
 

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::config::{Category, ConfigError};
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
-use crate::plugins::{Split, Splitter, SplitterFactory};
+use crate::plugins::{Split, Splitter};
 
 /// Options of `RegexSplitter`.
 #[derive(Debug, Clone, Deserialize)]
@@ -69,12 +69,6 @@ impl Splitter for RegexSplitter {
             return Split::Record { consumed, record: 0..record_end };
         }
         Split::NeedMore { skip: 0 }
-    }
-}
-
-impl SplitterFactory for RegexSplitter {
-    fn build(&self) -> Box<dyn Splitter> {
-        Box::new(self.clone())
     }
 }
 

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::config::{Category, ConfigError};
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
-use crate::plugins::{Split, Splitter, SplitterFactory};
+use crate::plugins::{Split, Splitter};
 
 /// Options of `TokenSplitter`.
 #[derive(Debug, Clone, Deserialize)]
@@ -49,12 +49,6 @@ impl Splitter for TokenSplitter {
             }
         }
         Split::Record { consumed: from, record: 0..from }
-    }
-}
-
-impl SplitterFactory for TokenSplitter {
-    fn build(&self) -> Box<dyn Splitter> {
-        Box::new(self.clone())
     }
 }
 

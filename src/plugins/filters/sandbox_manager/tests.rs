@@ -1,13 +1,12 @@
 //! Unit tests of the manager's rules against a recording [`PluginManager`].
 
 use std::sync::Mutex;
-use std::sync::atomic::AtomicU64;
 
 use super::*;
 use crate::config::{HekadConfig, load_str};
-use crate::message::{PackMut, PackPool};
-use crate::plugins::RouteSink;
-use crate::plugins::context::{Injections, StopSignal};
+use crate::message::PackMut;
+use crate::plugins::context::Injections;
+use crate::plugins::filters::testing::{self, Collect};
 use crate::sandbox::DEFAULT_MEMORY_LIMIT;
 
 /// Records what the manager asks of the pipeline; `fail` makes the next
@@ -52,15 +51,6 @@ impl PluginManager for Fake {
     }
 }
 
-#[derive(Default)]
-struct Collect(Mutex<Vec<PackMut>>);
-
-impl RouteSink for Collect {
-    fn route(&self, packs: &mut Vec<PackMut>) {
-        self.0.lock().unwrap().append(packs);
-    }
-}
-
 impl Collect {
     /// (plugin field, payload) of the announcements so far.
     fn announced(&self) -> Vec<(String, String)> {
@@ -91,19 +81,9 @@ fn setup() -> Setup {
     let sink = Arc::new(Collect::default());
     let hekad = HekadConfig { base_dir: base.clone(), ..HekadConfig::default() };
     let env = FilterEnv {
-        name: "mgr".into(),
-        hostname: "h".into(),
-        inject: InjectPath {
-            sink: Arc::clone(&sink) as Arc<dyn RouteSink>,
-            pool: PackPool::new(16),
-            own: None,
-            max_loops: 4,
-            injected: Arc::new(AtomicU64::new(0)),
-            stop: StopSignal::new(),
-        },
         manager: Some(Arc::clone(&fake) as Arc<dyn PluginManager>),
         hekad: Arc::new(hekad),
-        replacing: false,
+        ..testing::env("mgr", &sink)
     };
     Setup { _tmp: tmp, base, fake, sink, env }
 }
