@@ -8,6 +8,7 @@
 //! - [`pipeline`]: pack pool, router, runners, timers, reports, shutdown.
 //! - [`plugins`]: the plugin traits and every plugin, one file each.
 //! - [`sandbox`]: the Lua engine with hard limits and Heka's Lua API.
+//! - [`state_file`]: atomic writes of state that must survive a crash.
 //! - [`tools`]: sub-commands (`check`, `cat`, `inject`, ...).
 
 pub mod config;
@@ -16,4 +17,5 @@ pub mod message;
 pub mod pipeline;
 pub mod plugins;
 pub mod sandbox;
+pub mod state_file;
 pub mod tools;

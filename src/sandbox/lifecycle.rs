@@ -111,11 +111,11 @@ impl Sandbox {
         }
         let Some(path) = self.preservation_path.clone() else { return Ok(()) };
         match self.preservation_data() {
-            Ok(Some(data)) => preserve::write_atomic(&path, data.as_bytes())
+            Ok(Some(data)) => crate::state_file::write(&path, data.as_bytes(), None)
                 .map_err(|source| SandboxError::PreservationIo { path, source }),
             Ok(None) => Ok(()),
             Err(e) => {
-                preserve::remove_file(&path)
+                crate::state_file::remove(&path)
                     .map_err(|source| SandboxError::PreservationIo { path, source })?;
                 Err(e)
             }

@@ -4,8 +4,9 @@
 //! daemon's user only; new sources of a reload wait in `.staged/` until the
 //! reload succeeded.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use crate::state_file;
 
 /// `s` with every character other than `[A-Za-z0-9_]` replaced by `_`
 /// (Go's `\W`).
@@ -19,37 +20,10 @@ pub fn system_name(manager: &str, section: &str) -> String {
     format!("{}-{}", word(manager), word(section))
 }
 
-/// Writes `data` to `path` atomically (temporary file, fsync, rename) with
-/// mode 0600.
+/// Writes `data` to `path` atomically with mode 0600 (scripts and their
+/// configs may hold secrets).
 pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let result = (|| {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options.open(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// Removes `path`; a missing file is not an error.
-fn remove(path: &Path) -> std::io::Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
+    state_file::write(path, data, Some(0o600))
 }
 
 /// One manager's view of the working directory.
@@ -103,9 +77,9 @@ impl WorkDir {
 
     /// Removes `<name>.toml`, `<name>.lua` and any staged source.
     pub fn remove(&self, name: &str) -> std::io::Result<()> {
-        remove(&self.toml(name))?;
-        remove(&self.lua(name))?;
-        remove(&self.staged(name))
+        state_file::remove(&self.toml(name))?;
+        state_file::remove(&self.lua(name))?;
+        state_file::remove(&self.staged(name))
     }
 
     /// Moves a staged source into place as `<name>.lua`.
@@ -115,7 +89,7 @@ impl WorkDir {
 
     /// Drops a staged source.
     pub fn drop_staged(&self, name: &str) -> std::io::Result<()> {
-        remove(&self.staged(name))
+        state_file::remove(&self.staged(name))
     }
 }
 

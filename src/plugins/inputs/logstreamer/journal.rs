@@ -8,7 +8,7 @@
 //! Heka journals (without `inode`/`device`) load too.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -168,23 +168,14 @@ impl JournalStore {
         })
     }
 
-    /// Saves atomically: writes `<dir>/.<name>.tmp`, syncs it, renames it
-    /// over the journal. A crash leaves either the old or the new journal.
+    /// Saves atomically ([`crate::state_file::write`]): a crash leaves
+    /// either the old or the new journal.
     pub fn save(&self, stream: &str, journal: &Journal) -> Result<(), JournalError> {
         let path = self.path_for(stream);
-        let tmp = self.dir.join(format!(".{}.tmp", safe_file_name(stream)));
-        let write = || -> io::Result<()> {
-            fs::create_dir_all(&self.dir)?;
-            let bytes = serde_json::to_vec(journal).map_err(io::Error::other)?;
-            let mut file = fs::File::create(&tmp)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            fs::rename(&tmp, &path)
-        };
-        write().map_err(|source| {
-            let _ = fs::remove_file(&tmp);
-            JournalError::Write { path, source }
-        })
+        serde_json::to_vec(journal)
+            .map_err(io::Error::other)
+            .and_then(|bytes| crate::state_file::write(&path, &bytes, None))
+            .map_err(|source| JournalError::Write { path, source })
     }
 }
 
