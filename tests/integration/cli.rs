@@ -1,6 +1,6 @@
 //! Command-line behaviour: config errors, `check`, `cat`, the version.
 
-use crate::common::{Daemon, free_port, run};
+use crate::common::{Daemon, free_port, inject, run, wait_listening, wait_messages};
 
 #[test]
 fn config_errors_name_file_section_and_key_and_exit_2() {
@@ -141,7 +141,7 @@ address = "127.0.0.1:{port}"
 "#
         ),
     );
-    crate::common::wait_listening(port);
+    wait_listening(port);
     let pid_path = dir.path().join("run/sandpiper.pid");
     assert_eq!(std::fs::read_to_string(&pid_path).unwrap().trim(), d.child.id().to_string());
     d.signal("USR1");
@@ -217,19 +217,15 @@ flush_interval = 0
 "#
         ),
     );
-    crate::common::wait_listening(port);
+    wait_listening(port);
     for _ in 0..3 {
-        let out = run(&["inject", "-heka", &format!("127.0.0.1:{port}"), "-type", "counted"]);
-        assert!(out.status.success());
+        inject(port, "counted", "");
     }
-    let path = dir.path().join("base/out.dat");
-    let msgs = crate::common::wait_for(std::time::Duration::from_secs(10), || {
-        let msgs = if path.exists() { crate::common::cat_json(&path) } else { Vec::new() };
+    let msgs = wait_messages(&dir.path().join("base/out.dat"), |msgs| {
         let counter = msgs.iter().any(|m| m["type"] == "heka.counter-output");
         let report = msgs.iter().any(|m| m["type"] == "heka.all-report");
-        (counter && report).then_some(msgs)
-    })
-    .expect("counter output and report");
+        counter && report
+    });
     let counter = msgs.iter().find(|m| m["type"] == "heka.counter-output").unwrap();
     assert!(counter["payload"].as_str().unwrap().starts_with("Got 3 messages."), "{counter}");
     let report = msgs.iter().find(|m| m["type"] == "heka.all-report").unwrap();

@@ -7,20 +7,7 @@ use std::time::Duration;
 
 use sandpiper::message::{Message, encode, write_framed};
 
-use crate::common::{Daemon, cat_json, free_port, run, wait_for, wait_listening};
-
-fn inject(port: u16, msg_type: &str, payload: &str) {
-    let out = run(&[
-        "inject",
-        "-heka",
-        &format!("127.0.0.1:{port}"),
-        "-type",
-        msg_type,
-        "-payload",
-        payload,
-    ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
+use crate::common::{Daemon, cat_json, free_port, inject, wait_listening};
 
 fn receiver_config(port: u16, out: &str, extra: &str) -> String {
     format!(
@@ -42,12 +29,9 @@ flush_interval = 0
     )
 }
 
+/// Waits until `path` holds at least `n` messages and returns them.
 fn wait_messages(path: &std::path::Path, n: usize) -> Vec<serde_json::Value> {
-    wait_for(Duration::from_secs(15), || {
-        let msgs = if path.exists() { cat_json(path) } else { Vec::new() };
-        (msgs.len() >= n).then_some(msgs)
-    })
-    .unwrap_or_else(|| panic!("expected {n} messages in {}", path.display()))
+    crate::common::wait_messages(path, |m| m.len() >= n)
 }
 
 #[test]
