@@ -1,6 +1,8 @@
 //! Command-line behaviour: config errors, `check`, `cat`, the version.
 
-use crate::common::{Daemon, free_port, inject, run, wait_listening, wait_messages};
+use crate::common::{
+    Daemon, free_port, inject, repo_file, root, run, wait_listening, wait_messages,
+};
 
 #[test]
 fn config_errors_name_file_section_and_key_and_exit_2() {
@@ -241,10 +243,10 @@ flush_interval = 0
 
 #[test]
 fn the_bundled_quickstart_config_is_valid() {
-    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart.toml");
+    // Its paths are relative to the repository's root.
     let out = std::process::Command::new(crate::common::bin())
-        .args(["check", "-config", config.to_str().unwrap()])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["check", "-config", &repo_file("examples/quickstart.toml")])
+        .current_dir(root())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -8,18 +8,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::common::{
-    Daemon, WAIT, append_lines_until, cat_json, counter_config, counter_reports,
+    Daemon, WAIT, append_lines_until, cat_json, counter_config, counter_reports, lua_fixture,
     wait_counter_report,
 };
 
+/// The `counter_v.lua` fixture with `generation` written into the script.
 fn script(generation: u32) -> String {
-    format!(
-        "count = count or 0\nlocal generation = {generation}\n\
-         function process_message() count = count + 1 return 0 end\n\
-         function timer_event(ns)\n\
-           inject_payload('txt', 'count', string.format('count=%d generation=%d', count, generation))\n\
-         end\n"
-    )
+    let text = std::fs::read_to_string(lua_fixture("counter_v.lua")).unwrap();
+    let read = "read_config(\"generation\") or 0";
+    assert!(text.contains(read), "{text}");
+    text.replace(read, &generation.to_string())
 }
 
 /// Saves like an editor: half the time in place, half by rename.
@@ -57,7 +55,8 @@ fn twenty_saves_under_load_reload_in_place_and_a_broken_save_is_refused() {
         log.wait_count("Script reloaded in place", generation as usize, WAIT);
     }
     // A broken save: refused, announced, the last good version goes on.
-    save(&lua, &script(21).replace("function timer_event", "function timer_event("), false);
+    let broken = std::fs::read_to_string(lua_fixture("syntax_error.lua")).unwrap();
+    save(&lua, &broken, false);
     log.wait_count("refused, the running version stays", 1, WAIT);
     std::thread::sleep(Duration::from_millis(200));
     stop.store(true, Ordering::Relaxed);
