@@ -79,10 +79,9 @@ fn appended_line_is_printed_within_a_second() {
     std::fs::create_dir_all(&logs).unwrap();
     let log = logs.join("access.log");
     append(&log, "");
-    let config = seed_config(&logs).replace("[LogOutput]", "[LogOutput]\n").replace(
-        "encoder = \"PayloadEncoder\"",
-        "encoder = \"PayloadEncoder\"\n[FileOutput]\nmessage_matcher = \"TRUE\"\npath = \"out.log\"\nencoder = \"PayloadEncoder\"\nflush_interval = 0",
-    );
+    let config = seed_config(&logs)
+        + "[FileOutput]\nmessage_matcher = \"TRUE\"\npath = \"out.log\"\n\
+           encoder = \"PayloadEncoder\"\nflush_interval = 0\n";
     let d = Daemon::start(dir.path(), "c.toml", &config);
     std::thread::sleep(Duration::from_millis(500));
     let out = dir.path().join("base_dir/out.log");

@@ -9,6 +9,8 @@ use sandpiper::message::{Message, encode, write_framed};
 
 use crate::common::{Daemon, cat_json, free_port, inject, wait_listening};
 
+/// A TcpInput on `port` whose messages all go to `base/<out>`, framed;
+/// `extra` follows the input's section.
 fn receiver_config(port: u16, out: &str, extra: &str) -> String {
     format!(
         r#"
@@ -27,6 +29,11 @@ encoder = "ProtobufEncoder"
 flush_interval = 0
 "#
     )
+}
+
+/// A TcpInput on `port`, base directory `base_a`, then `outputs`.
+fn sender_config(port: u16, outputs: &str) -> String {
+    format!("[hekad]\nbase_dir = \"base_a\"\n[TcpInput]\naddress = \"127.0.0.1:{port}\"\n{outputs}")
 }
 
 /// Waits until `path` holds at least `n` messages and returns them.
@@ -88,13 +95,11 @@ fn garbage_and_torn_records_are_skipped_and_the_input_keeps_going() {
 fn signed_forwarding_accepts_the_right_key_only() {
     let dir = tempfile::tempdir().unwrap();
     let (pa, pb) = (free_port(), free_port());
-    let receiver = format!(
+    // Everything to all.dat; only what "ops" signed to signed.dat.
+    let receiver = receiver_config(
+        pb,
+        "all.dat",
         r#"
-[hekad]
-base_dir = "base_b"
-
-[TcpInput]
-address = "127.0.0.1:{pb}"
 [TcpInput.signer.ops_1]
 hmac_key = "secret"
 
@@ -105,23 +110,12 @@ message_signer = "ops"
 path = "signed.dat"
 encoder = "ProtobufEncoder"
 flush_interval = 0
-
-[everything]
-type = "FileOutput"
-message_matcher = "TRUE"
-path = "all.dat"
-encoder = "ProtobufEncoder"
-flush_interval = 0
-"#
+"#,
     );
-    let sender = format!(
-        r#"
-[hekad]
-base_dir = "base_a"
-
-[TcpInput]
-address = "127.0.0.1:{pa}"
-
+    let sender = sender_config(
+        pa,
+        &format!(
+            r#"
 [good]
 type = "TcpOutput"
 message_matcher = "TRUE"
@@ -141,6 +135,7 @@ name = "ops"
 hmac_key = "wrong key"
 version = 1
 "#
+        ),
     );
     let b = Daemon::start(dir.path(), "b.toml", &receiver);
     wait_listening(pb);
@@ -148,10 +143,10 @@ version = 1
     wait_listening(pa);
     inject(pa, "forwarded", "via a");
     inject(pb, "direct", "unsigned");
-    let all = wait_messages(&dir.path().join("base_b/all.dat"), 2);
-    let signed = wait_messages(&dir.path().join("base_b/signed.dat"), 1);
+    let all = wait_messages(&dir.path().join("base/all.dat"), 2);
+    let signed = wait_messages(&dir.path().join("base/signed.dat"), 1);
     std::thread::sleep(Duration::from_millis(300));
-    let signed_now = cat_json(&dir.path().join("base_b/signed.dat"));
+    let signed_now = cat_json(&dir.path().join("base/signed.dat"));
     assert_eq!(signed_now.len(), 1, "the wrong key's copy was dropped: {signed_now:?}");
     assert_eq!(signed[0]["type"], "forwarded");
     let mut types: Vec<&str> = all.iter().map(|m| m["type"].as_str().unwrap()).collect();
@@ -172,17 +167,11 @@ version = 1
 fn tcp_output_reconnects_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (pa, pb) = (free_port(), free_port());
-    let sender = format!(
-        r#"
-[hekad]
-base_dir = "base_a"
-[TcpInput]
-address = "127.0.0.1:{pa}"
-[fwd]
-type = "TcpOutput"
-message_matcher = "TRUE"
-address = "127.0.0.1:{pb}"
-"#
+    let sender = sender_config(
+        pa,
+        &format!(
+            "[fwd]\ntype = \"TcpOutput\"\nmessage_matcher = \"TRUE\"\naddress = \"127.0.0.1:{pb}\"\n"
+        ),
     );
     let a = Daemon::start(dir.path(), "a.toml", &sender);
     wait_listening(pa);
