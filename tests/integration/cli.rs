@@ -1,7 +1,7 @@
 //! Command-line behaviour: config errors, `check`, `cat`, the version.
 
 use crate::common::{
-    Daemon, free_port, inject, repo_file, root, run, wait_listening, wait_messages,
+    Daemon, WAIT, free_port, inject, repo_file, root, run, wait_listening, wait_messages,
 };
 
 #[test]
@@ -129,7 +129,7 @@ fn version_and_usage() {
 fn sigusr1_prints_the_report_and_pid_file_is_managed() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let d = Daemon::start(
+    let mut d = Daemon::start(
         dir.path(),
         "c.toml",
         &format!(
@@ -146,8 +146,9 @@ address = "127.0.0.1:{port}"
     wait_listening(port);
     let pid_path = dir.path().join("run/sandpiper.pid");
     assert_eq!(std::fs::read_to_string(&pid_path).unwrap().trim(), d.child.id().to_string());
+    let stdout = d.follow_stdout();
     d.signal("USR1");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    stdout.wait_count("========[heka.all-report]========", 1, WAIT);
     let (code, out, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("========[heka.all-report]========"), "{out}");

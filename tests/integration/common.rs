@@ -141,13 +141,31 @@ pub struct Daemon {
     pub dir: PathBuf,
     /// Its stderr as read so far, when followed live ([`Daemon::follow_log`]).
     log: Option<(Log, JoinHandle<()>)>,
+    /// Its stdout as read so far, when followed live
+    /// ([`Daemon::follow_stdout`]).
+    stdout: Option<(Log, JoinHandle<()>)>,
 }
 
-/// A daemon's stderr, read line by line while it runs.
+/// A daemon's stderr or stdout, read line by line while it runs.
 #[derive(Clone, Default)]
 pub struct Log(Arc<Mutex<String>>);
 
 impl Log {
+    /// Reads `stream` line by line on a thread until it closes.
+    fn follow(stream: impl Read + Send + 'static) -> (Log, JoinHandle<()>) {
+        let log = Log::default();
+        let sink = log.clone();
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                let mut text = sink.0.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        (log, reader)
+    }
+
     /// Everything read so far.
     pub fn text(&self) -> String {
         self.0.lock().unwrap().clone()
@@ -180,25 +198,23 @@ impl Daemon {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        Daemon { child, dir: dir.to_path_buf(), log: None }
+        Daemon { child, dir: dir.to_path_buf(), log: None, stdout: None }
     }
 
     /// Reads stderr live from now on; `wait` and `stop` still return all
     /// of it.
     pub fn follow_log(&mut self) -> Log {
-        let log = Log::default();
-        let stderr = self.child.stderr.take().expect("stderr already taken");
-        let sink = log.clone();
-        let reader = std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                let mut text = sink.0.lock().unwrap();
-                text.push_str(&line);
-                text.push('\n');
-            }
-        });
+        let (log, reader) = Log::follow(self.child.stderr.take().expect("stderr already taken"));
         self.log = Some((log.clone(), reader));
         log
+    }
+
+    /// Reads stdout live from now on; `wait` and `stop` still return all
+    /// of it.
+    pub fn follow_stdout(&mut self) -> Log {
+        let (out, reader) = Log::follow(self.child.stdout.take().expect("stdout already taken"));
+        self.stdout = Some((out.clone(), reader));
+        out
     }
 
     /// Sends a signal by name ("INT", "TERM", "KILL", "HUP", "USR1").
@@ -233,6 +249,10 @@ impl Daemon {
                 if let Some((log, reader)) = self.log.take() {
                     reader.join().unwrap();
                     err = log.text();
+                }
+                if let Some((stdout, reader)) = self.stdout.take() {
+                    reader.join().unwrap();
+                    out = stdout.text();
                 }
                 return (status.code(), out, err);
             }

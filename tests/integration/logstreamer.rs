@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::common::{Daemon, read, wait_for};
+use crate::common::{Daemon, WAIT, read, wait_for};
 
 fn append(path: &Path, text: &str) {
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
@@ -51,10 +51,11 @@ fn seed_scenario_tails_prints_and_resumes_without_duplicates() {
     std::fs::create_dir_all(&logs).unwrap();
     let log = logs.join("access.log");
     append(&log, "first\nsecond\n");
-    let d = Daemon::start(dir.path(), "seed.toml", &seed_config(&logs));
-    std::thread::sleep(Duration::from_millis(700));
+    let mut d = Daemon::start(dir.path(), "seed.toml", &seed_config(&logs));
+    let stdout = d.follow_stdout();
+    stdout.wait_count("second", 1, WAIT);
     append(&log, "third\n");
-    std::thread::sleep(Duration::from_millis(700));
+    stdout.wait_count("third", 1, WAIT);
     let (code, out, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(printed(&out), vec!["first", "second", "third"]);
@@ -65,8 +66,8 @@ fn seed_scenario_tails_prints_and_resumes_without_duplicates() {
 
     // Written while stopped: printed at the next start, nothing twice.
     append(&log, "fourth\nfifth\n");
-    let d = Daemon::start(dir.path(), "seed.toml", &seed_config(&logs));
-    std::thread::sleep(Duration::from_millis(800));
+    let mut d = Daemon::start(dir.path(), "seed.toml", &seed_config(&logs));
+    d.follow_stdout().wait_count("fifth", 1, WAIT);
     let (code, out, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(printed(&out), vec!["fourth", "fifth"]);
