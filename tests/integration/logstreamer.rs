@@ -84,11 +84,13 @@ fn appended_line_is_printed_within_a_second() {
         + "[FileOutput]\nmessage_matcher = \"TRUE\"\npath = \"out.log\"\n\
            encoder = \"PayloadEncoder\"\nflush_interval = 0\n";
     let d = Daemon::start(dir.path(), "c.toml", &config);
-    std::thread::sleep(Duration::from_millis(500));
+    // Running and tailing: a first line has come through.
     let out = dir.path().join("base_dir/out.log");
+    append(&log, "ready\n");
+    wait_for(WAIT, || (read(&out) == b"ready\n").then_some(())).expect("first line");
     let started = std::time::Instant::now();
     append(&log, "hello\n");
-    let seen = wait_for(Duration::from_secs(5), || (read(&out) == b"hello\n").then_some(()));
+    let seen = wait_for(Duration::from_secs(5), || (read(&out) == b"ready\nhello\n").then_some(()));
     assert!(seen.is_some(), "line not written");
     assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
     d.stop();
@@ -217,10 +219,11 @@ fn sighup_reopens_the_file_output() {
         .expect("first line");
     std::fs::rename(&out, dir.path().join("base/out.log.old")).unwrap();
     d.signal("HUP");
-    std::thread::sleep(Duration::from_millis(300));
+    // Reopening creates the file again.
+    wait_for(Duration::from_secs(10), || out.exists().then_some(())).expect("reopened");
     append(&log, "after\n");
     wait_for(Duration::from_secs(10), || (read(&out) == b"after\n").then_some(()))
-        .expect("reopened");
+        .expect("written to the reopened file");
     assert_eq!(read(&dir.path().join("base/out.log.old")), b"before\n");
     d.stop();
 }

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::common::{
-    Daemon, append_lines_until, counter_config, counter_reports, lua_fixture, wait_counter_report,
+    Daemon, WAIT, append_lines_until, counter_config, counter_reports, lua_fixture,
+    wait_counter_report,
 };
 
 fn config(logs: &Path, generation: u32, script: &Path) -> String {
@@ -23,13 +24,15 @@ fn twenty_sighup_reloads_under_load_lose_and_double_count_nothing() {
     let logs = dir.path().join("logs");
     std::fs::create_dir_all(&logs).unwrap();
     let script = lua_fixture("counter_v.lua");
-    let d = Daemon::start(dir.path(), "c.toml", &config(&logs, 0, &script));
+    let mut d = Daemon::start(dir.path(), "c.toml", &config(&logs, 0, &script));
+    let log = d.follow_log();
     let (stop, written) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
     let w = append_lines_until(logs.join("app.log"), Arc::clone(&stop), Arc::clone(&written));
     for generation in 1..=20 {
         std::thread::sleep(Duration::from_millis(100));
         std::fs::write(dir.path().join("c.toml"), config(&logs, generation, &script)).unwrap();
         d.signal("HUP");
+        log.wait_count("Configuration reloaded: ", generation as usize, WAIT);
     }
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::Relaxed);
@@ -55,7 +58,8 @@ fn a_broken_reload_leaves_the_running_version_in_place() {
     std::fs::create_dir_all(&logs).unwrap();
     std::fs::write(logs.join("app.log"), "one\ntwo\n").unwrap();
     let script = lua_fixture("counter_v.lua");
-    let d = Daemon::start(dir.path(), "c.toml", &config(&logs, 1, &script));
+    let mut d = Daemon::start(dir.path(), "c.toml", &config(&logs, 1, &script));
+    let log = d.follow_log();
     let out = dir.path().join("base/out.dat");
     wait_counter_report(&out, (2, 1));
     // A config error: refused as a whole.
@@ -65,12 +69,12 @@ fn a_broken_reload_leaves_the_running_version_in_place() {
     )
     .unwrap();
     d.signal("HUP");
+    log.wait_count("The running configuration stays", 1, WAIT);
     // A script with a syntax error: refused at validation.
-    std::thread::sleep(Duration::from_millis(200));
     std::fs::write(dir.path().join("c.toml"), config(&logs, 3, &lua_fixture("syntax_error.lua")))
         .unwrap();
     d.signal("HUP");
-    std::thread::sleep(Duration::from_millis(200));
+    log.wait_count("The running configuration stays", 2, WAIT);
     std::fs::OpenOptions::new()
         .append(true)
         .open(logs.join("app.log"))

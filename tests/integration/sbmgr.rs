@@ -190,7 +190,8 @@ fn sbmgr_loads_reloads_under_load_unloads_and_filters_survive_restarts() {
 
     // Nothing to restore any more.
     let (d, log) = start(dir, port, 2);
-    std::thread::sleep(Duration::from_millis(300));
+    // Filters are restored before the daemon reports it started.
+    log.wait_count("Sandpiper started", 1, WAIT);
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(log.count("Restored"), 0, "{err}");

@@ -3,11 +3,10 @@
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::time::Duration;
 
 use sandpiper::message::{Message, encode, write_framed};
 
-use crate::common::{Daemon, cat_json, free_port, inject, wait_listening};
+use crate::common::{Daemon, WAIT, cat_json, free_port, inject, wait_listening};
 
 /// A TcpInput on `port` whose messages all go to `base/<out>`, framed;
 /// `extra` follows the input's section.
@@ -137,7 +136,8 @@ version = 1
 "#
         ),
     );
-    let b = Daemon::start(dir.path(), "b.toml", &receiver);
+    let mut b = Daemon::start(dir.path(), "b.toml", &receiver);
+    let b_log = b.follow_log();
     wait_listening(pb);
     let a = Daemon::start(dir.path(), "a.toml", &sender);
     wait_listening(pa);
@@ -145,7 +145,8 @@ version = 1
     inject(pb, "direct", "unsigned");
     let all = wait_messages(&dir.path().join("base/all.dat"), 2);
     let signed = wait_messages(&dir.path().join("base/signed.dat"), 1);
-    std::thread::sleep(Duration::from_millis(300));
+    // The wrong key's copy has been read and dropped.
+    b_log.wait_count("HMAC mismatch", 1, WAIT);
     let signed_now = cat_json(&dir.path().join("base/signed.dat"));
     assert_eq!(signed_now.len(), 1, "the wrong key's copy was dropped: {signed_now:?}");
     assert_eq!(signed[0]["type"], "forwarded");
@@ -173,13 +174,14 @@ fn tcp_output_reconnects_and_loses_nothing() {
             "[fwd]\ntype = \"TcpOutput\"\nmessage_matcher = \"TRUE\"\naddress = \"127.0.0.1:{pb}\"\n"
         ),
     );
-    let a = Daemon::start(dir.path(), "a.toml", &sender);
+    let mut a = Daemon::start(dir.path(), "a.toml", &sender);
+    let a_log = a.follow_log();
     wait_listening(pa);
     for i in 0..5 {
         inject(pa, "queued", &format!("m{i}"));
     }
     // Nobody listens on pb yet; the sender keeps retrying.
-    std::thread::sleep(Duration::from_millis(700));
+    a_log.wait_count(&format!("Connecting to 127.0.0.1:{pb} failed"), 2, WAIT);
     let b = Daemon::start(dir.path(), "b.toml", &receiver_config(pb, "got.dat", ""));
     let msgs = wait_messages(&dir.path().join("base/got.dat"), 5);
     let payloads: Vec<&str> = msgs.iter().map(|m| m["payload"].as_str().unwrap()).collect();
