@@ -47,6 +47,7 @@ message_matcher = "Type =="
     // `check` reports the same way.
     let out = run(&["check", "-config", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), err);
 }
 
 #[test]
@@ -123,6 +124,8 @@ fn version_and_usage() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("sandpiper "));
     let out = run(&[]);
     assert_eq!(out.status.code(), Some(1));
+    let usage = String::from_utf8_lossy(&out.stderr);
+    assert!(usage.starts_with("usage: sandpiper -config=PATH"), "{usage}");
 }
 
 #[test]

@@ -93,7 +93,8 @@ fn appended_line_is_printed_within_a_second() {
     let seen = wait_for(Duration::from_secs(5), || (read(&out) == b"ready\nhello\n").then_some(()));
     assert!(seen.is_some(), "line not written");
     assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
-    d.stop();
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
 }
 
 fn file_output_config(logs: &Path, extra_input: &str) -> String {
@@ -225,7 +226,8 @@ fn sighup_reopens_the_file_output() {
     wait_for(Duration::from_secs(10), || (read(&out) == b"after\n").then_some(()))
         .expect("written to the reopened file");
     assert_eq!(read(&dir.path().join("base/out.log.old")), b"before\n");
-    d.stop();
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
 }
 
 #[test]

@@ -186,12 +186,14 @@ fn rsyslog_decodes_hekas_example_line() {
 
 #[test]
 fn lua_module_assertions_and_heka_idioms_pass() {
-    sandpiper_test_ok(&[
+    let stdout = sandpiper_test_ok(&[
         &sandbox_fixture("lua_modules_test.lua"),
         "--input",
         &sandbox_fixture("rsyslog.log"),
         "--quiet",
     ]);
+    // The assertions run at load; every input line is then processed.
+    assert!(stdout.ends_with("=== 3 processed, 0 failed, 3 emitted\n"), "{stdout}");
     let stdout = sandpiper_test_ok(&[
         &sandbox_fixture("heka_compat.lua"),
         "--type",
