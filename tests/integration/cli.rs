@@ -1,6 +1,8 @@
 //! Command-line behaviour: config errors, `check`, `cat`, the version.
 
-use crate::common::{Daemon, free_port, run};
+use crate::common::{
+    Daemon, WAIT, free_port, inject, repo_file, root, run, wait_listening, wait_messages,
+};
 
 #[test]
 fn config_errors_name_file_section_and_key_and_exit_2() {
@@ -45,6 +47,7 @@ message_matcher = "Type =="
     // `check` reports the same way.
     let out = run(&["check", "-config", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), err);
 }
 
 #[test]
@@ -121,13 +124,15 @@ fn version_and_usage() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("sandpiper "));
     let out = run(&[]);
     assert_eq!(out.status.code(), Some(1));
+    let usage = String::from_utf8_lossy(&out.stderr);
+    assert!(usage.starts_with("usage: sandpiper -config=PATH"), "{usage}");
 }
 
 #[test]
 fn sigusr1_prints_the_report_and_pid_file_is_managed() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let d = Daemon::start(
+    let mut d = Daemon::start(
         dir.path(),
         "c.toml",
         &format!(
@@ -141,11 +146,12 @@ address = "127.0.0.1:{port}"
 "#
         ),
     );
-    crate::common::wait_listening(port);
+    wait_listening(port);
     let pid_path = dir.path().join("run/sandpiper.pid");
     assert_eq!(std::fs::read_to_string(&pid_path).unwrap().trim(), d.child.id().to_string());
+    let stdout = d.follow_stdout();
     d.signal("USR1");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    stdout.wait_count("========[heka.all-report]========", 1, WAIT);
     let (code, out, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("========[heka.all-report]========"), "{out}");
@@ -217,19 +223,15 @@ flush_interval = 0
 "#
         ),
     );
-    crate::common::wait_listening(port);
+    wait_listening(port);
     for _ in 0..3 {
-        let out = run(&["inject", "-heka", &format!("127.0.0.1:{port}"), "-type", "counted"]);
-        assert!(out.status.success());
+        inject(port, "counted", "");
     }
-    let path = dir.path().join("base/out.dat");
-    let msgs = crate::common::wait_for(std::time::Duration::from_secs(10), || {
-        let msgs = if path.exists() { crate::common::cat_json(&path) } else { Vec::new() };
+    let msgs = wait_messages(&dir.path().join("base/out.dat"), |msgs| {
         let counter = msgs.iter().any(|m| m["type"] == "heka.counter-output");
         let report = msgs.iter().any(|m| m["type"] == "heka.all-report");
-        (counter && report).then_some(msgs)
-    })
-    .expect("counter output and report");
+        counter && report
+    });
     let counter = msgs.iter().find(|m| m["type"] == "heka.counter-output").unwrap();
     assert!(counter["payload"].as_str().unwrap().starts_with("Got 3 messages."), "{counter}");
     let report = msgs.iter().find(|m| m["type"] == "heka.all-report").unwrap();
@@ -245,10 +247,10 @@ flush_interval = 0
 
 #[test]
 fn the_bundled_quickstart_config_is_valid() {
-    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart.toml");
+    // Its paths are relative to the repository's root.
     let out = std::process::Command::new(crate::common::bin())
-        .args(["check", "-config", config.to_str().unwrap()])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["check", "-config", &repo_file("examples/quickstart.toml")])
+        .current_dir(root())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

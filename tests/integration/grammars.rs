@@ -9,39 +9,12 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::common::run;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(name: &str) -> String {
-    root().join("tests/fixtures/sandboxes").join(name).display().to_string()
-}
-
-fn script(rel: &str) -> String {
-    root().join(rel).display().to_string()
-}
-
-/// Runs `sandpiper test` and returns stdout, asserting exit code 0.
-fn sandpiper_test(args: &[&str]) -> String {
-    let mut all = vec!["test"];
-    all.extend_from_slice(args);
-    let out = run(&all);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use crate::common::{repo_file, sandbox_fixture, sandpiper_test, sandpiper_test_ok};
 
 /// A copy of fixture config `name` with `grammar = "<grammar>"` added to
 /// its `.config` table (the last table in those files).
 fn with_grammar(dir: &Path, name: &str, grammar: &str) -> String {
-    let cfg = std::fs::read_to_string(fixture(name)).unwrap();
+    let cfg = std::fs::read_to_string(sandbox_fixture(name)).unwrap();
     assert!(cfg.trim_end().lines().any(|l| l.ends_with(".config]")), "{name}");
     let path = dir.join(format!("{grammar}-{name}"));
     std::fs::write(&path, format!("{}\ngrammar = \"{grammar}\"\n", cfg.trim_end())).unwrap();
@@ -180,15 +153,15 @@ fn counts(stdout: &str) -> (usize, usize) {
 /// `input` with fixture config `config`; returns (emitted, failed).
 fn implementations_agree(dir: &Path, rel: &str, config: &str, input: &Path) -> (usize, usize) {
     let input = input.to_str().unwrap();
-    let lpeg = sandpiper_test(&[
-        &script(rel),
+    let lpeg = sandpiper_test_ok(&[
+        &repo_file(rel),
         "--config",
         &with_grammar(dir, config, "lpeg"),
         "--input",
         input,
     ]);
-    let pattern = sandpiper_test(&[
-        &script(rel),
+    let pattern = sandpiper_test_ok(&[
+        &repo_file(rel),
         "--config",
         &with_grammar(dir, config, "pattern"),
         "--input",
@@ -212,21 +185,21 @@ fn both_implementations_pass_the_reviewed_outputs() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["nginx_access", "apache_access"] {
         for grammar in ["lpeg", "pattern"] {
-            let stdout = sandpiper_test(&[
-                &script(&format!("sandboxes/decoders/{name}.lua")),
+            let stdout = sandpiper_test_ok(&[
+                &repo_file(&format!("sandboxes/decoders/{name}.lua")),
                 "--config",
                 &with_grammar(dir.path(), &format!("{name}.toml"), grammar),
                 "--input",
-                &fixture(&format!("{name}.log")),
+                &sandbox_fixture(&format!("{name}.log")),
                 "--expect",
-                &fixture(&format!("{name}.expected")),
+                &sandbox_fixture(&format!("{name}.expected")),
             ]);
             assert!(stdout.contains("output matches"), "{name} {grammar}:\n{stdout}");
         }
     }
     // rsyslog has no reviewed file (its dates depend on the current year):
     // the fixture lines, both ways.
-    let input = PathBuf::from(fixture("rsyslog.log"));
+    let input = PathBuf::from(sandbox_fixture("rsyslog.log"));
     let (emitted, failed) =
         implementations_agree(dir.path(), "sandboxes/decoders/rsyslog.lua", "rsyslog.toml", &input);
     assert_eq!((emitted, failed), (2, 1));
@@ -258,12 +231,12 @@ fn lpeg_and_pattern_decoders_agree_on_generated_lines() {
 
 #[test]
 fn lpeg_builders_pass_their_assertions_and_the_module_differential_check() {
-    let stdout = sandpiper_test(&[
-        &fixture("lpeg_grammars_test.lua"),
+    let stdout = sandpiper_test_ok(&[
+        &sandbox_fixture("lpeg_grammars_test.lua"),
         "--config",
-        &fixture("lpeg_grammars.toml"),
+        &sandbox_fixture("lpeg_grammars.toml"),
         "--input",
-        &fixture("rsyslog.log"),
+        &sandbox_fixture("rsyslog.log"),
         "--quiet",
     ]);
     assert!(stdout.ends_with("=== 3 processed, 0 failed, 3 emitted\n"), "{stdout}");
@@ -273,13 +246,12 @@ fn lpeg_builders_pass_their_assertions_and_the_module_differential_check() {
 fn an_unknown_grammar_is_a_load_error() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = with_grammar(dir.path(), "nginx_access.toml", "regex");
-    let out = run(&[
-        "test",
-        &script("sandboxes/decoders/nginx_access.lua"),
+    let out = sandpiper_test(&[
+        &repo_file("sandboxes/decoders/nginx_access.lua"),
         "--config",
         &cfg,
         "--input",
-        &fixture("nginx_access.log"),
+        &sandbox_fixture("nginx_access.log"),
     ]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);

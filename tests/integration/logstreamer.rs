@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::common::{Daemon, read, wait_for};
+use crate::common::{Daemon, WAIT, read, wait_for};
 
 fn append(path: &Path, text: &str) {
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
@@ -51,10 +51,11 @@ fn seed_scenario_tails_prints_and_resumes_without_duplicates() {
     std::fs::create_dir_all(&logs).unwrap();
     let log = logs.join("access.log");
     append(&log, "first\nsecond\n");
-    let d = Daemon::start(dir.path(), "seed.toml", &seed_config(&logs));
-    std::thread::sleep(Duration::from_millis(700));
+    let mut d = Daemon::start(dir.path(), "seed.toml", &seed_config(&logs));
+    let stdout = d.follow_stdout();
+    stdout.wait_count("second", 1, WAIT);
     append(&log, "third\n");
-    std::thread::sleep(Duration::from_millis(700));
+    stdout.wait_count("third", 1, WAIT);
     let (code, out, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(printed(&out), vec!["first", "second", "third"]);
@@ -65,8 +66,8 @@ fn seed_scenario_tails_prints_and_resumes_without_duplicates() {
 
     // Written while stopped: printed at the next start, nothing twice.
     append(&log, "fourth\nfifth\n");
-    let d = Daemon::start(dir.path(), "seed.toml", &seed_config(&logs));
-    std::thread::sleep(Duration::from_millis(800));
+    let mut d = Daemon::start(dir.path(), "seed.toml", &seed_config(&logs));
+    d.follow_stdout().wait_count("fifth", 1, WAIT);
     let (code, out, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(printed(&out), vec!["fourth", "fifth"]);
@@ -79,19 +80,21 @@ fn appended_line_is_printed_within_a_second() {
     std::fs::create_dir_all(&logs).unwrap();
     let log = logs.join("access.log");
     append(&log, "");
-    let config = seed_config(&logs).replace("[LogOutput]", "[LogOutput]\n").replace(
-        "encoder = \"PayloadEncoder\"",
-        "encoder = \"PayloadEncoder\"\n[FileOutput]\nmessage_matcher = \"TRUE\"\npath = \"out.log\"\nencoder = \"PayloadEncoder\"\nflush_interval = 0",
-    );
+    let config = seed_config(&logs)
+        + "[FileOutput]\nmessage_matcher = \"TRUE\"\npath = \"out.log\"\n\
+           encoder = \"PayloadEncoder\"\nflush_interval = 0\n";
     let d = Daemon::start(dir.path(), "c.toml", &config);
-    std::thread::sleep(Duration::from_millis(500));
+    // Running and tailing: a first line has come through.
     let out = dir.path().join("base_dir/out.log");
+    append(&log, "ready\n");
+    wait_for(WAIT, || (read(&out) == b"ready\n").then_some(())).expect("first line");
     let started = std::time::Instant::now();
     append(&log, "hello\n");
-    let seen = wait_for(Duration::from_secs(5), || (read(&out) == b"hello\n").then_some(()));
+    let seen = wait_for(Duration::from_secs(5), || (read(&out) == b"ready\nhello\n").then_some(()));
     assert!(seen.is_some(), "line not written");
     assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
-    d.stop();
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
 }
 
 fn file_output_config(logs: &Path, extra_input: &str) -> String {
@@ -217,12 +220,14 @@ fn sighup_reopens_the_file_output() {
         .expect("first line");
     std::fs::rename(&out, dir.path().join("base/out.log.old")).unwrap();
     d.signal("HUP");
-    std::thread::sleep(Duration::from_millis(300));
+    // Reopening creates the file again.
+    wait_for(Duration::from_secs(10), || out.exists().then_some(())).expect("reopened");
     append(&log, "after\n");
     wait_for(Duration::from_secs(10), || (read(&out) == b"after\n").then_some(()))
-        .expect("reopened");
+        .expect("written to the reopened file");
     assert_eq!(read(&dir.path().join("base/out.log.old")), b"before\n");
-    d.stop();
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
 }
 
 #[test]

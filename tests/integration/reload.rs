@@ -9,61 +9,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::common::{Daemon, counter_reports, wait_for};
+use crate::common::{
+    Daemon, WAIT, append_lines_until, counter_config, counter_reports, lua_fixture,
+    wait_counter_report,
+};
 
-fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/lua")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn config(logs: &Path, generation: u32, script: &str) -> String {
-    format!(
-        r#"
-[hekad]
-base_dir = "base"
-report_interval = 0
-[LogstreamerInput]
-log_directory = "{logs}"
-file_match = 'app\.log'
-check_data_interval = "10ms"
-[counter]
-type = "SandboxFilter"
-filename = "{script}"
-message_matcher = "Type == 'logfile'"
-ticker_interval = 1
-timer_event_on_shutdown = true
-[counter.config]
-generation = {generation}
-[out]
-type = "FileOutput"
-message_matcher = "Type == 'heka.sandbox-output' || Type == 'heka.sandbox-terminated'"
-path = "out.dat"
-encoder = "ProtobufEncoder"
-flush_interval = 0
-"#,
-        logs = logs.display()
-    )
-}
-
-/// Appends numbered lines until stopped; returns how many it wrote.
-fn writer(
-    path: std::path::PathBuf,
-    stop: Arc<AtomicBool>,
-    written: Arc<AtomicU64>,
-) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
-        while !stop.load(Ordering::Relaxed) {
-            let n = written.load(Ordering::Relaxed);
-            let batch: String = (n..n + 20).map(|i| format!("line {i}\n")).collect();
-            f.write_all(batch.as_bytes()).unwrap();
-            written.fetch_add(20, Ordering::Relaxed);
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    })
+fn config(logs: &Path, generation: u32, script: &Path) -> String {
+    counter_config(logs, script, &format!("[counter.config]\ngeneration = {generation}"))
 }
 
 #[test]
@@ -71,14 +23,16 @@ fn twenty_sighup_reloads_under_load_lose_and_double_count_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     std::fs::create_dir_all(&logs).unwrap();
-    let script = fixture("counter_v.lua");
-    let d = Daemon::start(dir.path(), "c.toml", &config(&logs, 0, &script));
+    let script = lua_fixture("counter_v.lua");
+    let mut d = Daemon::start(dir.path(), "c.toml", &config(&logs, 0, &script));
+    let log = d.follow_log();
     let (stop, written) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
-    let w = writer(logs.join("app.log"), Arc::clone(&stop), Arc::clone(&written));
+    let w = append_lines_until(logs.join("app.log"), Arc::clone(&stop), Arc::clone(&written));
     for generation in 1..=20 {
         std::thread::sleep(Duration::from_millis(100));
         std::fs::write(dir.path().join("c.toml"), config(&logs, generation, &script)).unwrap();
         d.signal("HUP");
+        log.wait_count("Configuration reloaded: ", generation as usize, WAIT);
     }
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::Relaxed);
@@ -86,12 +40,7 @@ fn twenty_sighup_reloads_under_load_lose_and_double_count_nothing() {
     let total = written.load(Ordering::Relaxed);
     let out = dir.path().join("base/out.dat");
     // Wait for a tick that has seen every line, from the last generation.
-    wait_for(Duration::from_secs(20), || {
-        counter_reports(&out).iter().any(|(c, g)| *c == total && *g == 20).then_some(())
-    })
-    .unwrap_or_else(|| {
-        panic!("expected count={total} generation=20, got {:?}", counter_reports(&out).last())
-    });
+    wait_counter_report(&out, (total, 20));
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(err.matches("Configuration reloaded: ").count(), 20, "{err}");
@@ -108,11 +57,11 @@ fn a_broken_reload_leaves_the_running_version_in_place() {
     let logs = dir.path().join("logs");
     std::fs::create_dir_all(&logs).unwrap();
     std::fs::write(logs.join("app.log"), "one\ntwo\n").unwrap();
-    let script = fixture("counter_v.lua");
-    let d = Daemon::start(dir.path(), "c.toml", &config(&logs, 1, &script));
+    let script = lua_fixture("counter_v.lua");
+    let mut d = Daemon::start(dir.path(), "c.toml", &config(&logs, 1, &script));
+    let log = d.follow_log();
     let out = dir.path().join("base/out.dat");
-    wait_for(Duration::from_secs(10), || counter_reports(&out).contains(&(2, 1)).then_some(()))
-        .unwrap();
+    wait_counter_report(&out, (2, 1));
     // A config error: refused as a whole.
     std::fs::write(
         dir.path().join("c.toml"),
@@ -120,20 +69,20 @@ fn a_broken_reload_leaves_the_running_version_in_place() {
     )
     .unwrap();
     d.signal("HUP");
+    log.wait_count("The running configuration stays", 1, WAIT);
     // A script with a syntax error: refused at validation.
-    std::thread::sleep(Duration::from_millis(200));
-    std::fs::write(dir.path().join("c.toml"), config(&logs, 3, &fixture("syntax_error.lua")))
+    std::fs::write(dir.path().join("c.toml"), config(&logs, 3, &lua_fixture("syntax_error.lua")))
         .unwrap();
     d.signal("HUP");
-    std::thread::sleep(Duration::from_millis(200));
+    log.wait_count("The running configuration stays", 2, WAIT);
     std::fs::OpenOptions::new()
         .append(true)
         .open(logs.join("app.log"))
         .unwrap()
         .write_all(b"three\n")
         .unwrap();
-    wait_for(Duration::from_secs(10), || counter_reports(&out).contains(&(3, 1)).then_some(()))
-        .unwrap_or_else(|| panic!("old version still counting: {:?}", counter_reports(&out)));
+    // The old version still counts.
+    wait_counter_report(&out, (3, 1));
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("Reload refused") && err.contains("NoSuchOutput"), "{err}");

@@ -2,53 +2,22 @@
 //! place under load, its count carrying on; a broken save is refused and
 //! announced while the running version goes on.
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::common::{Daemon, cat_json, counter_reports, wait_for};
+use crate::common::{
+    Daemon, WAIT, append_lines_until, cat_json, counter_config, counter_reports, lua_fixture,
+    wait_counter_report,
+};
 
-const WAIT: Duration = Duration::from_secs(15);
-
-fn config(logs: &Path, script: &Path) -> String {
-    format!(
-        r#"
-[hekad]
-base_dir = "base"
-report_interval = 0
-[LogstreamerInput]
-log_directory = "{logs}"
-file_match = 'app\.log'
-check_data_interval = "10ms"
-[counter]
-type = "SandboxFilter"
-filename = "{script}"
-message_matcher = "Type == 'logfile'"
-ticker_interval = 1
-timer_event_on_shutdown = true
-reload_on_change = true
-[out]
-type = "FileOutput"
-message_matcher = "Type == 'heka.sandbox-output' || Type == 'heka.sandbox-terminated'"
-path = "out.dat"
-encoder = "ProtobufEncoder"
-flush_interval = 0
-"#,
-        logs = logs.display(),
-        script = script.display()
-    )
-}
-
+/// The `counter_v.lua` fixture with `generation` written into the script.
 fn script(generation: u32) -> String {
-    format!(
-        "count = count or 0\nlocal generation = {generation}\n\
-         function process_message() count = count + 1 return 0 end\n\
-         function timer_event(ns)\n\
-           inject_payload('txt', 'count', string.format('count=%d generation=%d', count, generation))\n\
-         end\n"
-    )
+    let text = std::fs::read_to_string(lua_fixture("counter_v.lua")).unwrap();
+    let read = "read_config(\"generation\") or 0";
+    assert!(text.contains(read), "{text}");
+    text.replace(read, &generation.to_string())
 }
 
 /// Saves like an editor: half the time in place, half by rename.
@@ -73,41 +42,28 @@ fn twenty_saves_under_load_reload_in_place_and_a_broken_save_is_refused() {
     std::fs::write(&lua, script(0)).unwrap();
     // The input finds the file at start (new files wait for a rescan).
     std::fs::write(logs.join("app.log"), "").unwrap();
-    let mut d = Daemon::start(dir, "c.toml", &config(&logs, &lua));
+    let mut d =
+        Daemon::start(dir, "c.toml", &counter_config(&logs, &lua, "reload_on_change = true"));
     let log = d.follow_log();
     log.wait_count("Sandpiper started", 1, WAIT);
 
     let (stop, written) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
-    let writer = {
-        let (stop, written) = (Arc::clone(&stop), Arc::clone(&written));
-        let path = logs.join("app.log");
-        std::thread::spawn(move || {
-            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
-            while !stop.load(Ordering::Relaxed) {
-                let n = written.load(Ordering::Relaxed);
-                let batch: String = (n..n + 20).map(|i| format!("line {i}\n")).collect();
-                f.write_all(batch.as_bytes()).unwrap();
-                written.fetch_add(20, Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        })
-    };
+    let writer = append_lines_until(logs.join("app.log"), Arc::clone(&stop), Arc::clone(&written));
     for generation in 1..=20 {
         std::thread::sleep(Duration::from_millis(50));
         save(&lua, &script(generation), generation % 2 == 0);
         log.wait_count("Script reloaded in place", generation as usize, WAIT);
     }
     // A broken save: refused, announced, the last good version goes on.
-    save(&lua, &script(21).replace("function timer_event", "function timer_event("), false);
+    let broken = std::fs::read_to_string(lua_fixture("syntax_error.lua")).unwrap();
+    save(&lua, &broken, false);
     log.wait_count("refused, the running version stays", 1, WAIT);
     std::thread::sleep(Duration::from_millis(200));
     stop.store(true, Ordering::Relaxed);
     writer.join().unwrap();
     let total = written.load(Ordering::Relaxed);
     let out = dir.join("base/out.dat");
-    wait_for(WAIT, || counter_reports(&out).contains(&(total, 20)).then_some(())).unwrap_or_else(
-        || panic!("expected ({total}, 20), got {:?}", counter_reports(&out).last()),
-    );
+    wait_counter_report(&out, (total, 20));
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(err.matches("Script reloaded in place").count(), 20, "{err}");

@@ -2,42 +2,12 @@
 //! preserved state and a hostile script next to a healthy one), encode,
 //! output, input, and start-up errors for broken scripts.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::common::{Daemon, cat_json, free_port, read, run, wait_for, wait_listening};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lua").join(name)
-}
-
-fn inject(port: u16, msg_type: &str, payload: &str) {
-    let out = run(&[
-        "inject",
-        "-heka",
-        &format!("127.0.0.1:{port}"),
-        "-type",
-        msg_type,
-        "-payload",
-        payload,
-    ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn messages(path: &Path) -> Vec<serde_json::Value> {
-    if path.exists() { cat_json(path) } else { Vec::new() }
-}
-
-fn wait_messages(
-    path: &Path,
-    pred: impl Fn(&[serde_json::Value]) -> bool,
-) -> Vec<serde_json::Value> {
-    wait_for(Duration::from_secs(15), || {
-        let m = messages(path);
-        pred(&m).then_some(m)
-    })
-    .unwrap_or_else(|| panic!("condition not met; have {:?}", messages(path)))
-}
+use crate::common::{
+    Daemon, SANDBOX_OUT, free_port, inject, lua_fixture, read, run, wait_for, wait_listening,
+    wait_messages,
+};
 
 fn field<'a>(m: &'a serde_json::Value, name: &str) -> Option<&'a serde_json::Value> {
     m["fields"].as_array()?.iter().find(|f| f["name"] == name)
@@ -63,15 +33,9 @@ preserve_data = true
 type = "SandboxFilter"
 filename = "{runaway}"
 message_matcher = "Type == 'count.me'"
-[out]
-type = "FileOutput"
-message_matcher = "Type == 'heka.sandbox-output' || Type == 'heka.sandbox-terminated'"
-path = "out.dat"
-encoder = "ProtobufEncoder"
-flush_interval = 0
-"#,
-        counter = fixture("counter.lua").display(),
-        runaway = fixture("runaway.lua").display(),
+{SANDBOX_OUT}"#,
+        counter = lua_fixture("counter.lua").display(),
+        runaway = lua_fixture("runaway.lua").display(),
     );
     let out = dir.path().join("base/out.dat");
     let d = Daemon::start(dir.path(), "c.toml", &config);
@@ -148,9 +112,9 @@ message_matcher = "Type == 'kv' && Fields[status] >= 400"
 path = "{written}"
 "#,
         logs = logs.display(),
-        kv = fixture("kv_decoder.lua").display(),
-        upper = fixture("upper_encoder.lua").display(),
-        lua_out = fixture("file_output.lua").display(),
+        kv = lua_fixture("kv_decoder.lua").display(),
+        upper = lua_fixture("upper_encoder.lua").display(),
+        lua_out = lua_fixture("file_output.lua").display(),
         written = written.display(),
     );
     let d = Daemon::start(dir.path(), "c.toml", &config);
@@ -195,7 +159,7 @@ path = "out.dat"
 encoder = "ProtobufEncoder"
 flush_interval = 0
 "#,
-        gen = fixture("generator.lua").display(),
+        gen = lua_fixture("generator.lua").display(),
     );
     let d = Daemon::start(dir.path(), "c.toml", &config);
     let msgs = wait_messages(&dir.path().join("base/out.dat"), |m| m.len() == 5);
@@ -212,7 +176,7 @@ fn a_script_with_a_syntax_error_stops_the_start_with_file_and_line() {
         &path,
         format!(
             "[bad]\ntype = 'SandboxFilter'\nfilename = '{}'\nmessage_matcher = 'TRUE'\n[also_bad]\ntype = 'SandboxFilter'\nfilename = 'missing.lua'\nbogus = 1\n",
-            fixture("syntax_error.lua").display()
+            lua_fixture("syntax_error.lua").display()
         ),
     )
     .unwrap();

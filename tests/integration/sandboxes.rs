@@ -4,44 +4,12 @@
 //! Heka's recorded expectations (heka.md §9.3) are checked value by value;
 //! `--expect` and configuration errors behave as documented.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
 
-use crate::common::run;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(name: &str) -> String {
-    root().join("tests/fixtures/sandboxes").join(name).display().to_string()
-}
-
-fn script(rel: &str) -> String {
-    root().join(rel).display().to_string()
-}
+use crate::common::{repo_file, root, sandbox_fixture, sandpiper_test, sandpiper_test_ok};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-fn sandpiper_test(args: &[&str]) -> Output {
-    let mut all = vec!["test"];
-    all.extend_from_slice(args);
-    run(&all)
-}
-
-/// Runs a script and returns its stdout, asserting exit code 0.
-fn ok(args: &[&str]) -> String {
-    let out = sandpiper_test(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
 }
 
 /// Every shipped script with the input its header example runs on.
@@ -94,11 +62,11 @@ fn every_shipped_script_runs_with_its_header_example() {
         let cfg = dir.path().join("example.toml");
         std::fs::write(&cfg, &example).unwrap();
         let out = sandpiper_test(&[
-            &script(rel),
+            &repo_file(rel),
             "--config",
             cfg.to_str().unwrap(),
             "--input",
-            &fixture(input),
+            &sandbox_fixture(input),
         ]);
         let stdout = text(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{rel}\n{stdout}\n{}", text(&out.stderr));
@@ -127,14 +95,14 @@ fn shipped_scripts_match_their_reviewed_output() {
         ("sandboxes/encoders/es_payload.lua", "es_payload", "es_payload.json"),
     ];
     for (rel, name, input) in cases {
-        let stdout = ok(&[
-            &script(rel),
+        let stdout = sandpiper_test_ok(&[
+            &repo_file(rel),
             "--config",
-            &fixture(&format!("{name}.toml")),
+            &sandbox_fixture(&format!("{name}.toml")),
             "--input",
-            &fixture(input),
+            &sandbox_fixture(input),
             "--expect",
-            &fixture(&format!("{name}.expected")),
+            &sandbox_fixture(&format!("{name}.expected")),
         ]);
         assert!(stdout.contains("output matches"), "{rel}:\n{stdout}");
     }
@@ -156,12 +124,12 @@ fn nginx_and_apache_decode_hekas_example_line() {
         ("sandboxes/decoders/nginx_access.lua", "nginx_access"),
         ("sandboxes/decoders/apache_access.lua", "apache_access"),
     ] {
-        let stdout = ok(&[
-            &script(rel),
+        let stdout = sandpiper_test_ok(&[
+            &repo_file(rel),
             "--config",
-            &fixture(&format!("{name}.toml")),
+            &sandbox_fixture(&format!("{name}.toml")),
             "--input",
-            &fixture(&format!("{name}.log")),
+            &sandbox_fixture(&format!("{name}.log")),
         ]);
         let m = message_block(&stdout, 1);
         for want in [
@@ -186,12 +154,12 @@ fn nginx_and_apache_decode_hekas_example_line() {
 
 #[test]
 fn rsyslog_decodes_hekas_example_line() {
-    let stdout = ok(&[
-        &script("sandboxes/decoders/rsyslog.lua"),
+    let stdout = sandpiper_test_ok(&[
+        &repo_file("sandboxes/decoders/rsyslog.lua"),
         "--config",
-        &fixture("rsyslog.toml"),
+        &sandbox_fixture("rsyslog.toml"),
         "--input",
-        &fixture("rsyslog.log"),
+        &sandbox_fixture("rsyslog.log"),
     ]);
     // An RFC 3164 date has no year: the current one is used (February is
     // never taken as last year's), read as Los Angeles time.
@@ -218,33 +186,40 @@ fn rsyslog_decodes_hekas_example_line() {
 
 #[test]
 fn lua_module_assertions_and_heka_idioms_pass() {
-    ok(&[&fixture("lua_modules_test.lua"), "--input", &fixture("rsyslog.log"), "--quiet"]);
-    let stdout = ok(&[
-        &fixture("heka_compat.lua"),
+    let stdout = sandpiper_test_ok(&[
+        &sandbox_fixture("lua_modules_test.lua"),
+        "--input",
+        &sandbox_fixture("rsyslog.log"),
+        "--quiet",
+    ]);
+    // The assertions run at load; every input line is then processed.
+    assert!(stdout.ends_with("=== 3 processed, 0 failed, 3 emitted\n"), "{stdout}");
+    let stdout = sandpiper_test_ok(&[
+        &sandbox_fixture("heka_compat.lua"),
         "--type",
         "filter",
         "--ticker-interval",
         "60",
         "--input",
-        &fixture("heka_compat.json"),
+        &sandbox_fixture("heka_compat.json"),
         "--expect",
-        &fixture("heka_compat.expected"),
+        &sandbox_fixture("heka_compat.expected"),
     ]);
     assert!(stdout.contains("output matches"), "{stdout}");
 }
 
 #[test]
 fn a_decoder_can_feed_a_filter() {
-    let stdout = ok(&[
-        &script("sandboxes/filters/http_status.lua"),
+    let stdout = sandpiper_test_ok(&[
+        &repo_file("sandboxes/filters/http_status.lua"),
         "--config",
-        &fixture("http_status.toml"),
+        &sandbox_fixture("http_status.toml"),
         "--decoder",
-        &script("sandboxes/decoders/nginx_access.lua"),
+        &repo_file("sandboxes/decoders/nginx_access.lua"),
         "--decoder-config",
-        &fixture("nginx_access.toml"),
+        &sandbox_fixture("nginx_access.toml"),
         "--input",
-        &fixture("nginx_minutes.log"),
+        &sandbox_fixture("nginx_minutes.log"),
     ]);
     assert!(
         stdout.contains("!!! input 3: decoder: Failed parsing: payload: not a log line\n"),
@@ -268,15 +243,15 @@ fn a_decoder_can_feed_a_filter() {
 #[test]
 fn expect_reports_a_diff_and_exit_1_when_output_differs() {
     let dir = tempfile::tempdir().unwrap();
-    let good = std::fs::read_to_string(fixture("es_payload.expected")).unwrap();
+    let good = std::fs::read_to_string(sandbox_fixture("es_payload.expected")).unwrap();
     let bad = dir.path().join("bad.expected");
     std::fs::write(&bad, good.replace("mylogger-2014.06.05", "mylogger-2014.06.04")).unwrap();
     let out = sandpiper_test(&[
-        &script("sandboxes/encoders/es_payload.lua"),
+        &repo_file("sandboxes/encoders/es_payload.lua"),
         "--config",
-        &fixture("es_payload.toml"),
+        &sandbox_fixture("es_payload.toml"),
         "--input",
-        &fixture("es_payload.json"),
+        &sandbox_fixture("es_payload.json"),
         "--expect",
         bad.to_str().unwrap(),
     ]);
@@ -290,8 +265,8 @@ fn expect_reports_a_diff_and_exit_1_when_output_differs() {
 #[test]
 fn usage_and_configuration_errors_exit_2_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
-    let nginx = script("sandboxes/decoders/nginx_access.lua");
-    let log = fixture("nginx_access.log");
+    let nginx = repo_file("sandboxes/decoders/nginx_access.lua");
+    let log = sandbox_fixture("nginx_access.log");
     let write = |name: &str, body: &str| {
         let p = dir.path().join(name);
         std::fs::write(&p, body).unwrap();
@@ -335,7 +310,7 @@ fn usage_and_configuration_errors_exit_2_with_a_clear_message() {
         ),
         (
             vec![
-                script("sandboxes/filters/http_status.lua"),
+                repo_file("sandboxes/filters/http_status.lua"),
                 "--input".into(),
                 write("bad.json", "{\"Type\": \"x\"}\n{\"Tyep\": 1}\n"),
             ],
@@ -373,7 +348,8 @@ fn a_script_that_terminates_prints_its_error_and_exits_1() {
         "local n = 0\nfunction process_message()\n  n = n + 1\n  if n == 2 then error('boom') end\n  return 0\nend\n",
     )
     .unwrap();
-    let out = sandpiper_test(&[lua.to_str().unwrap(), "--input", &fixture("nginx_access.log")]);
+    let out =
+        sandpiper_test(&[lua.to_str().unwrap(), "--input", &sandbox_fixture("nginx_access.log")]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("--- message 1 (input 1)"), "{stdout}");
@@ -384,7 +360,8 @@ fn a_script_that_terminates_prints_its_error_and_exits_1() {
     assert!(text(&out.stderr).contains("boom"));
     // A script that does not load exits 1 too.
     std::fs::write(&lua, "function process_message(\n").unwrap();
-    let out = sandpiper_test(&[lua.to_str().unwrap(), "--input", &fixture("nginx_access.log")]);
+    let out =
+        sandpiper_test(&[lua.to_str().unwrap(), "--input", &sandbox_fixture("nginx_access.log")]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("broken.lua"), "{}", text(&out.stderr));
 }

@@ -12,13 +12,10 @@ use std::time::Duration;
 use sandpiper::message::{HmacHashFunction, Message, Signer, encode, write_framed};
 use sandpiper::plugins::filters::sandbox_manager::control_message;
 
-use crate::common::{Daemon, Log, cat_json, counter_reports, run, wait_for, wait_listening};
-
-const WAIT: Duration = Duration::from_secs(15);
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lua").join(name)
-}
+use crate::common::{
+    Daemon, Log, SANDBOX_OUT, WAIT, counter_reports, free_port, lua_fixture, messages, run,
+    wait_counter_report, wait_listening,
+};
 
 fn daemon_config(port: u16, max_filters: u32) -> String {
     format!(
@@ -36,13 +33,7 @@ hmac_key = "other-secret"
 type = "SandboxManagerFilter"
 message_signer = "ops"
 max_filters = {max_filters}
-[out]
-type = "FileOutput"
-message_matcher = "Type == 'heka.sandbox-output' || Type == 'heka.sandbox-terminated'"
-path = "out.dat"
-encoder = "ProtobufEncoder"
-flush_interval = 0
-"#
+{SANDBOX_OUT}"#
     )
 }
 
@@ -100,10 +91,7 @@ fn feeder(port: u16, stop: Arc<AtomicBool>, sent: Arc<AtomicU64>) -> std::thread
 
 /// Payloads of the `heka.sandbox-terminated` messages, with their plugin.
 fn refusals(out: &Path) -> Vec<(String, String)> {
-    if !out.exists() {
-        return Vec::new();
-    }
-    cat_json(out)
+    messages(out)
         .iter()
         .filter(|m| m["type"] == "heka.sandbox-terminated")
         .map(|m| {
@@ -119,11 +107,6 @@ fn refusals(out: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-fn wait_count(out: &Path, want: (u64, u64)) {
-    wait_for(WAIT, || counter_reports(out).contains(&want).then_some(()))
-        .unwrap_or_else(|| panic!("expected {want:?}, got {:?}", counter_reports(out).last()));
-}
-
 fn start(dir: &Path, port: u16, max_filters: u32) -> (Daemon, Log) {
     let mut d = Daemon::start(dir, "d.toml", &daemon_config(port, max_filters));
     let log = d.follow_log();
@@ -135,8 +118,8 @@ fn start(dir: &Path, port: u16, max_filters: u32) -> (Daemon, Log) {
 fn sbmgr_loads_reloads_under_load_unloads_and_filters_survive_restarts() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let port = crate::common::free_port();
-    let script = fixture("counter_v.lua");
+    let port = free_port();
+    let script = lua_fixture("counter_v.lua");
     let ops = sbmgr_config(dir, "sbmgr.toml", port, "ops", "secret");
     let (d, log) = start(dir, port, 2);
     let conf = counter_toml(dir, "counter", 0);
@@ -171,7 +154,7 @@ fn sbmgr_loads_reloads_under_load_unloads_and_filters_survive_restarts() {
     feed.join().unwrap();
     let total = sent.load(Ordering::Relaxed);
     let out = dir.join("base/out.dat");
-    wait_count(&out, (total, 20));
+    wait_counter_report(&out, (total, 20));
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(err.matches("Filter reloaded in place").count(), 20, "{err}");
@@ -193,7 +176,7 @@ fn sbmgr_loads_reloads_under_load_unloads_and_filters_survive_restarts() {
     stop.store(true, Ordering::Relaxed);
     feed.join().unwrap();
     let more = sent.load(Ordering::Relaxed);
-    wait_count(&out, (total + more, 20));
+    wait_counter_report(&out, (total + more, 20));
 
     // Unload: it stops (saving its state), its files go, the data stays.
     sbmgr(&ops, &["-action", "unload", "-filtername", "counter"]);
@@ -207,7 +190,8 @@ fn sbmgr_loads_reloads_under_load_unloads_and_filters_survive_restarts() {
 
     // Nothing to restore any more.
     let (d, log) = start(dir, port, 2);
-    std::thread::sleep(Duration::from_millis(300));
+    // Filters are restored before the daemon reports it started.
+    log.wait_count("Sandpiper started", 1, WAIT);
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(log.count("Restored"), 0, "{err}");
@@ -231,8 +215,8 @@ fn send_signed(port: u16, msg: &Message, max: usize) {
 fn control_messages_failing_a_check_are_refused_with_a_logged_reason() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let port = crate::common::free_port();
-    let script = fixture("counter_v.lua");
+    let port = free_port();
+    let script = lua_fixture("counter_v.lua");
     let script = path_str(&script);
     let (d, log) = start(dir, port, 1);
     let ops = sbmgr_config(dir, "ops.toml", port, "ops", "secret");
@@ -291,7 +275,7 @@ fn control_messages_failing_a_check_are_refused_with_a_logged_reason() {
         1,
         WAIT,
     );
-    let broken = fixture("syntax_error.lua");
+    let broken = lua_fixture("syntax_error.lua");
     let conf = counter_toml(dir, "broken", 0);
     sbmgr(
         &ops,
@@ -312,7 +296,7 @@ fn control_messages_failing_a_check_are_refused_with_a_logged_reason() {
     write_framed(&encode(&data), None, 65536, &mut record).unwrap();
     TcpStream::connect(("127.0.0.1", port)).unwrap().write_all(&record).unwrap();
     let outfile = dir.join("base/out.dat");
-    wait_count(&outfile, (1, 0));
+    wait_counter_report(&outfile, (1, 0));
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(err.matches("Loaded mgr-").count(), 1, "only mgr-one was loaded: {err}");

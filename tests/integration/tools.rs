@@ -1,9 +1,9 @@
 //! `sandpiper cat` (heka-cat) on a framed file written here with the
-//! library, and `inject`'s message shape.
+//! library (`inject`'s message shape is checked in `tcp.rs`).
 
 use std::path::Path;
 
-use sandpiper::message::{Field, Message, encode, write_framed};
+use sandpiper::message::{Field, Message, Scan, encode, write_framed};
 
 use crate::common::run;
 
@@ -42,13 +42,8 @@ fn cat_formats_matcher_offset_and_count() {
     assert_eq!(out.stdout, bytes, "heka format writes the records unchanged");
 
     // Start at the second record.
-    let first_len = 3 + usize::from(bytes[1]) + {
-        let m = sandpiper::message::scan_record(&bytes, 65536);
-        match m {
-            sandpiper::message::Scan::Record { end, msg_start, .. } => end - msg_start,
-            other => panic!("{other:?}"),
-        }
-    };
+    let first = sandpiper::message::scan_record(&bytes, 65536);
+    let Scan::Record { start: 0, end: first_len, .. } = first else { panic!("{first:?}") };
     let out = run(&["cat", "-format=count", &format!("-offset={first_len}"), file]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "4");
 
