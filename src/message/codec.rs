@@ -569,6 +569,7 @@ mod tests {
         m.add_field(Field::new("d", FieldValue::Double(vec![1.5; 20])));
         m.add_field(Field::new("b", FieldValue::Bool(vec![true; 200])));
         m.add_field(Field::new("e", FieldValue::Integer(vec![])));
+        m.add_field(Field::new("i", FieldValue::Integer(vec![1, -1, 300])));
         m.add_field(Field::string("long", vec![b'y'; 200]).with_representation("flag"));
         assert_eq!(encoded_len(&m), encode(&m).len());
         assert_eq!(encoded_len(&Message::default()), encode(&Message::default()).len());

@@ -23,7 +23,8 @@ use super::super::config::SandboxKind;
 use super::super::context::{Context, Current, Shared, borrow};
 use super::super::guard::lua_error;
 use super::super::limits::OUTPUT_LIMIT_EXCEEDED;
-use super::table::{Filled, encoded_len, fill_message};
+use super::table::{Filled, fill_message};
+use crate::message::encoded_len;
 use crate::message::{
     DEFAULT_SEVERITY, Field, Message, PackMut, decode_into, encode_into, time, uuid,
 };

@@ -9,7 +9,7 @@ use mlua::{Lua, MultiValue, Table, Value};
 
 use super::super::context::{Shared, borrow};
 use super::super::guard::lua_error;
-use crate::message::{Field, Message, Scalar, decode_into};
+use crate::message::{Field, Message, Scalar, decode_into, uuid};
 
 /// A non-negative index argument (`nil` = 0).
 pub(crate) fn index_arg(
@@ -67,7 +67,10 @@ fn header(lua: &Lua, m: &Message, var: &[u8]) -> mlua::Result<Value> {
         b"Payload" => bytes(&m.payload)?,
         b"EnvVersion" => bytes(&m.env_version)?,
         b"Hostname" => bytes(&m.hostname)?,
-        b"Uuid" => bytes(m.uuid_string().as_bytes())?,
+        b"Uuid" => {
+            let mut buf = [0; uuid::TEXT_LEN];
+            bytes(uuid::format_into(&m.uuid, &mut buf).as_bytes())?
+        }
         b"Timestamp" => Value::Integer(m.timestamp),
         b"Severity" => m.severity.map_or(Value::Nil, |s| Value::Integer(i64::from(s))),
         b"Pid" => m.pid.map_or(Value::Nil, |p| Value::Integer(i64::from(p))),

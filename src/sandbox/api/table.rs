@@ -404,63 +404,9 @@ fn array(
     Ok(())
 }
 
-/// The length of `m`'s protobuf encoding (as `message::encode` writes it),
-/// so the output limit is checked before anything is committed.
-pub(crate) fn encoded_len(m: &Message) -> usize {
-    fn varint(v: u64) -> usize {
-        (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
-    }
-    fn bytes(b: &[u8]) -> usize {
-        1 + varint(b.len() as u64) + b.len()
-    }
-    fn opt(b: &[u8]) -> usize {
-        if b.is_empty() { 0 } else { bytes(b) }
-    }
-    let mut n = bytes(&m.uuid) + 1 + varint(m.timestamp as u64);
-    n += opt(&m.msg_type)
-        + opt(&m.logger)
-        + opt(&m.payload)
-        + opt(&m.env_version)
-        + opt(&m.hostname);
-    n += m.severity.map_or(0, |s| 1 + varint(i64::from(s) as u64));
-    n += m.pid.map_or(0, |p| 1 + varint(i64::from(p) as u64));
-    for f in &m.fields {
-        let mut fl = bytes(f.name.as_bytes()) + 1 + 1 + bytes(f.representation.as_bytes());
-        fl += match &f.value {
-            FieldValue::String(v) | FieldValue::Bytes(v) => v.iter().map(|s| bytes(s)).sum(),
-            FieldValue::Integer(v) if !v.is_empty() => {
-                let l: usize = v.iter().map(|i| varint(*i as u64)).sum();
-                1 + varint(l as u64) + l
-            }
-            FieldValue::Double(v) if !v.is_empty() => 1 + varint(v.len() as u64 * 8) + v.len() * 8,
-            FieldValue::Bool(v) if !v.is_empty() => 1 + varint(v.len() as u64) + v.len(),
-            _ => 0,
-        };
-        n += 1 + varint(fl as u64) + fl;
-    }
-    n
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::encode;
-
-    #[test]
-    fn encoded_len_matches_the_codec() {
-        let mut m = Message::new();
-        m.msg_type = b"t".to_vec();
-        m.payload = vec![b'x'; 300];
-        m.pid = Some(-5);
-        m.severity = None;
-        m.fields.push(Field::string("s", "abc"));
-        m.fields.push(Field::new("i", FieldValue::Integer(vec![1, -1, 300])));
-        m.fields.push(Field::new("d", FieldValue::Double(vec![1.5; 20])));
-        m.fields.push(Field::new("b", FieldValue::Bool(vec![true])).with_representation("flag"));
-        m.fields.push(Field::new("e", FieldValue::Integer(vec![])));
-        assert_eq!(encoded_len(&m), encode(&m).len());
-        assert_eq!(encoded_len(&Message::default()), encode(&Message::default()).len());
-    }
 
     #[test]
     fn recycled_fields_keep_nothing_of_their_last_message() {
