@@ -140,16 +140,16 @@ impl Stream {
         let mut off = 0;
         while off < data.len() {
             match self.splitter.find_record(&data[off..]) {
+                Split::NeedMore { skip: 0 } => break,
                 Split::NeedMore { skip } => {
-                    if skip > 0 {
-                        InputStats::inc(&self.stats.dropped);
-                        self.limiter.warn(
-                            &self.input_name,
-                            &format!("Skipped {skip} bytes of garbage between records"),
-                        );
-                    }
+                    // Garbage is dropped and counted; what follows may be a
+                    // complete record, so look again.
+                    InputStats::inc(&self.stats.dropped);
+                    self.limiter.warn(
+                        &self.input_name,
+                        &format!("Skipped {skip} bytes of garbage between records"),
+                    );
                     off += skip;
-                    break;
                 }
                 Split::Record { consumed, record } => {
                     let consumed = consumed.max(1);
@@ -501,6 +501,24 @@ mod tests {
         let stats = &h.setup.stats;
         assert_eq!(stats.decode_failures.load(std::sync::atomic::Ordering::Relaxed), 1);
         assert!(stats.dropped.load(std::sync::atomic::Ordering::Relaxed) >= 1, "garbage counted");
+    }
+
+    #[test]
+    fn garbage_before_a_whole_record_in_one_read_is_counted() {
+        let h = harness(
+            Arc::new(HekaFramingSplitter::default()),
+            Some(Arc::new(ProtobufDecoder)),
+            settings(70_000, false, false, true),
+            true,
+        );
+        let mut m = Message::new();
+        m.msg_type = b"after-junk".to_vec();
+        let mut bytes = b"junk".to_vec();
+        write_framed(&encode(&m), None, 65536, &mut bytes).unwrap();
+        let mut s = h.setup.new_stream().unwrap();
+        s.deliver(&bytes);
+        assert_eq!(received(&h.rx), vec![m], "the record after the garbage is delivered at once");
+        assert_eq!(h.setup.stats.dropped.load(std::sync::atomic::Ordering::Relaxed), 1);
     }
 
     /// A thread-bound decoder that is slow on some records.

@@ -63,8 +63,9 @@ impl PluginError {
 /// Where a splitter found a record in the bytes it was given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Split {
-    /// No complete record yet. The first `skip` bytes are garbage (framing
-    /// splitters) and may be dropped.
+    /// The first `skip` bytes are garbage (framing splitters): they are
+    /// dropped, counted, and the rest is scanned again. With `skip == 0`:
+    /// no complete record yet.
     NeedMore {
         /// Garbage bytes at the front.
         skip: usize,

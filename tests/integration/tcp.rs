@@ -84,10 +84,10 @@ fn garbage_and_torn_records_are_skipped_and_the_input_keeps_going() {
     assert_eq!(types, vec!["after", "good"]);
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
-    // The framed non-protobuf record is a decode failure. (Garbage before
-    // a good record is skipped unlogged: HekaFramingSplitter drops the
-    // `skipped` count of Scan::Record.)
+    // The framed non-protobuf record is a decode failure; the garbage before
+    // the good record is logged as skipped.
     assert!(err.contains("Decode failure: protobuf decode failed"), "failures are logged: {err}");
+    assert!(err.contains("bytes of garbage between records"), "garbage is logged: {err}");
 }
 
 #[test]

@@ -64,6 +64,8 @@ impl Splitter for HekaFramingSplitter {
     fn find_record(&mut self, buf: &[u8]) -> Split {
         match scan_record(buf, self.max_message_size) {
             Scan::NeedMore { skip } => Split::NeedMore { skip },
+            // Garbage first, so the stream counts it; the record comes next.
+            Scan::Record { skipped, .. } if skipped > 0 => Split::NeedMore { skip: skipped },
             Scan::Record { start, end, .. } => Split::Record { consumed: end, record: start..end },
             Scan::TooBig { start, length } => Split::Oversize { consumed: start + 1, size: length },
         }
@@ -126,10 +128,14 @@ mod tests {
         let mut s = HekaFramingSplitter::new(1024, false, SignerKeys::new());
         let mut buf = b"junk".to_vec();
         buf.extend(framed(b"first", None));
-        let Split::Record { consumed, record } = s.find_record(&buf) else { panic!() };
-        assert_eq!(consumed, buf.len());
+        // The garbage in front is reported first, so the stream counts it.
+        let Split::NeedMore { skip } = s.find_record(&buf) else { panic!() };
+        assert_eq!(skip, 4);
+        let rest = &buf[skip..];
+        let Split::Record { consumed, record } = s.find_record(rest) else { panic!() };
+        assert_eq!(skip + consumed, buf.len());
         let mut pack = PackMut::standalone();
-        assert_eq!(s.unframe(&buf[record], &mut pack).unwrap(), b"first");
+        assert_eq!(s.unframe(&rest[record], &mut pack).unwrap(), b"first");
         assert!(pack.signer.is_none());
     }
 
