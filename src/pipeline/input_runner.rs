@@ -2,6 +2,7 @@
 //! per its retry policy, and hands the input back at shutdown so it can
 //! write its final checkpoints once every output has finished.
 
+use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 
 use crate::config::RetryConfig;
@@ -26,6 +27,7 @@ pub fn spawn(
         let _enter = span.enter();
         let mut retry = RetryHelper::new(retries);
         loop {
+            let records_before = cx.report.records.load(Ordering::Relaxed);
             let result = input.run(&mut cx);
             if cx.is_stopping() {
                 if let Err(e) = result {
@@ -36,11 +38,18 @@ pub fn spawn(
             let why = match result {
                 Ok(()) => "input finished".to_string(),
                 Err(PluginError::Terminated(why)) => format!("terminated: {why}"),
-                Err(e) => match retry.backoff(&cx.name, "Input", &cx.stop, &e.to_string()) {
+                Err(e) => {
+                    // An input that delivered records since its last start
+                    // was working: its retries count from zero again.
+                    if cx.report.records.load(Ordering::Relaxed) > records_before {
+                        retry.reset();
+                    }
+                    match retry.backoff(&cx.name, "Input", &cx.stop, &e.to_string()) {
                     Ok(()) => continue,
                     Err(_) if cx.stop.is_set() => break,
-                    Err(_) => format!("input failed: {e}"),
-                },
+                        Err(_) => format!("input failed: {e}"),
+                    }
+                }
             };
             if can_exit {
                 tracing::info!(plugin = %cx.name, "Input stopped: {why}");

@@ -9,16 +9,18 @@ use std::time::Duration;
 
 use crate::config::{Category, ConfigError};
 use crate::message::{PackMut, PackPool};
-use crate::plugins::context::RouteSink;
+use crate::plugins::context::{InputStats, RouteSink};
 use crate::plugins::registry::{BuildContext, Built, Defaults, PluginSpec};
 use crate::plugins::sandbox::sandbox_config;
 use crate::plugins::{Input, InputContext, PluginError};
 use crate::sandbox::{ProcessStatus, Sandbox, SandboxConfig, SandboxHost, SandboxKind};
 
-/// Routes what the input injects, one message at a time.
+/// Routes what the input injects, one message at a time, counting each as
+/// a record of the input.
 struct InputHost {
     pool: PackPool,
     sink: Arc<dyn RouteSink>,
+    stats: Arc<InputStats>,
 }
 
 impl SandboxHost for InputHost {
@@ -28,6 +30,7 @@ impl SandboxHost for InputHost {
 
     fn inject(&mut self, pack: PackMut) -> Result<(), String> {
         self.sink.route(&mut vec![pack]);
+        InputStats::inc(&self.stats.records);
         Ok(())
     }
 }
@@ -39,7 +42,11 @@ pub struct SandboxInput {
 
 impl Input for SandboxInput {
     fn run(&mut self, cx: &mut InputContext) -> Result<(), PluginError> {
-        let host = InputHost { pool: cx.pool.clone(), sink: Arc::clone(&cx.router) };
+        let host = InputHost {
+            pool: cx.pool.clone(),
+            sink: Arc::clone(&cx.router),
+            stats: Arc::clone(&cx.report),
+        };
         let mut sandbox = Sandbox::new(self.cfg.clone(), Box::new(host))
             .map_err(|e| PluginError::Terminated(e.to_string()))?;
         // A watcher interrupts a script that never returns once we stop.
