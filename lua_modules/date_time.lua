@@ -321,10 +321,18 @@ local d2, d4 = digit * digit, digit * digit * digit * digit
 
 -- A pattern capturing fn(text) for the text `shape` matches; it fails
 -- where fn returns nil.
+-- `shape` captured as its time in ns by `fn` (a match-time capture, so a
+-- date that does not exist fails the match). The last text converted is
+-- remembered here: log lines mostly repeat the previous line's second.
 local function converted(shape, fn)
+    local last_text, last_ns
     return Cmt(C(shape), function(_, _, text)
+        if text == last_text then return true, last_ns end
         local ns = fn(text)
-        if ns then return true, ns end
+        if ns then
+            last_text, last_ns = text, ns
+            return true, ns
+        end
         return false
     end)
 end

@@ -93,18 +93,15 @@ pub fn match_value(
         return Ok((position, Variadic::new()));
     }
     let mut vals = std::mem::take(&mut bufs.vals);
-    let mut ev = Eval::new(&env, &bufs.caps, &bufs.dynv, &mut vals);
-    ev.push_range(0, bufs.caps.len())?;
+    let mut ev = Eval::new(&env, &bufs.caps, &bufs.dynv, &mut vals, &mut bufs.tables);
+    let n = ev.push_range(0, bufs.caps.len())?;
     budget::charge(lua, unbilled + ev.steps)?;
-    let mut it = vals.drain(..);
-    let first = match it.next() {
-        Some(v) => env.to_value(v)?,
-        None => position,
-    };
-    let rest = it.map(|v| env.to_value(v)).collect::<Result<Variadic<Value>>>();
+    let first = if n == 0 { Ok(position) } else { ev.take_value(0) };
+    let rest = (1..n).map(|i| ev.take_value(i)).collect::<Result<Variadic<Value>>>();
+    vals.clear();
     bufs.vals = vals;
     vm::give_back(lua, bufs);
-    Ok((first, rest?))
+    Ok((first?, rest?))
 }
 
 /// `lpeg.match(p, s [, init, ...])` and `p:match(s [, init, ...])`.

@@ -60,12 +60,17 @@ pub fn innermost_open(caps: &[Cap]) -> usize {
     0
 }
 
-/// A captured value; subject substrings become Lua strings only when used.
+/// A captured value; subject substrings become Lua strings only when used,
+/// and table captures Lua tables (see [`super::tables`]).
 #[derive(Debug, Clone)]
 pub enum Val {
     Str(u32, u32),
     Int(i64),
     Lua(Value),
+    /// A table capture not built yet.
+    Tab(u32),
+    /// The string at a ktable entry (`Cc` of a string).
+    Const(u32),
 }
 
 /// What a match needs beyond the VM state.
@@ -137,31 +142,6 @@ impl<'a> Env<'a> {
         self.subject.get(a..b.max(a)).unwrap_or_default()
     }
 
-    /// The Lua value of `v`.
-    pub fn to_value(&self, v: Val) -> Result<Value> {
-        Ok(match v {
-            Val::Str(a, b) => Value::String(self.lua.create_string(self.bytes(a, b))?),
-            Val::Int(n) => Value::Integer(n),
-            Val::Lua(v) => v,
-        })
-    }
-
-    /// Stores `v` at `t[k]`, pushing subject text directly when it can.
-    pub(super) fn set_field(&self, t: &Table, k: impl mlua::IntoLua, v: Val) -> Result<()> {
-        match v {
-            Val::Str(a, b) => {
-                let bytes = self.bytes(a, b);
-                match std::str::from_utf8(bytes) {
-                    Ok(s) => t.raw_set(k, s)?,
-                    Err(_) => t.raw_set(k, self.lua.create_string(bytes)?)?,
-                }
-            }
-            Val::Int(n) => t.raw_set(k, n)?,
-            Val::Lua(v) => t.raw_set(k, v)?,
-        }
-        Ok(())
-    }
-
     /// Appends the text of `v` (a string or number) to `buf`.
     pub(super) fn append(&self, buf: &mut Text, v: &Val, what: &'static str) -> Result<()> {
         match v {
@@ -176,6 +156,8 @@ impl<'a> Env<'a> {
             Val::Lua(v) => {
                 return Err(LpegError::InvalidValue { what, ty: v.type_name() });
             }
+            Val::Tab(_) => return Err(LpegError::InvalidValue { what, ty: "table" }),
+            Val::Const(k) => buf.extend(self.prog.string(*k).unwrap_or_default())?,
         }
         Ok(())
     }

@@ -4,11 +4,12 @@
 //! walk is recursive with a nesting limit (LPeg's "subcapture nesting too
 //! deep") and small frames, so deep captures stay within the native stack.
 
-use mlua::{MultiValue, Table, Value};
+use mlua::{MultiValue, Value};
 
 use super::capture::{Cap, Env, Text, Val, decimal_integer, innermost_open};
 use super::error::{LpegError, Result};
 use super::program::CapDef;
+use super::tables::{Key, Tables};
 use super::tree::CapKind;
 use super::vm::BATCH;
 use crate::sandbox::budget;
@@ -41,6 +42,7 @@ pub struct Eval<'e, 'a> {
     caps: &'e [Cap],
     dynv: &'e [Value],
     out: &'e mut Vec<Val>,
+    tables: &'e mut Tables,
     depth: u32,
     /// Steps not charged yet (the caller charges them at the end).
     pub steps: u64,
@@ -52,8 +54,28 @@ impl<'e, 'a> Eval<'e, 'a> {
         caps: &'e [Cap],
         dynv: &'e [Value],
         out: &'e mut Vec<Val>,
+        tables: &'e mut Tables,
     ) -> Self {
-        Eval { env, caps, dynv, out, depth: 0, steps: 0 }
+        tables.clear();
+        Eval { env, caps, dynv, out, tables, depth: 0, steps: 0 }
+    }
+
+    /// The Lua value of `v`.
+    pub fn value(&self, v: Val) -> Result<Value> {
+        let env = self.env;
+        Ok(match v {
+            Val::Str(a, b) => Value::String(env.lua.create_string(env.bytes(a, b))?),
+            Val::Int(n) => Value::Integer(n),
+            Val::Lua(v) => v,
+            Val::Tab(t) => self.tables.build(env, t)?,
+            Val::Const(k) => env.kvalue(k)?.into_owned(),
+        })
+    }
+
+    /// Removes and converts the value at `out[i]`.
+    pub fn take_value(&mut self, i: usize) -> Result<Value> {
+        let v = self.take(i);
+        self.value(v)
     }
 
     /// Counts `n` steps of work, charging the budget every batch so a
@@ -110,8 +132,7 @@ impl<'e, 'a> Eval<'e, 'a> {
     fn take_values(&mut self, base: usize) -> Result<Vec<Value>> {
         let mut args = Vec::with_capacity(self.out.len().saturating_sub(base));
         for k in base..self.out.len() {
-            let v = self.take(k);
-            args.push(self.env.to_value(v)?);
+            args.push(self.take_value(k)?);
         }
         self.out.truncate(base);
         Ok(args)
@@ -220,9 +241,13 @@ impl<'e, 'a> Eval<'e, 'a> {
 
     fn constant(&mut self, i: usize) -> Result<(usize, usize)> {
         let d = self.def(&self.caps[i]);
-        for k in 0..d.n {
-            let v = self.env.kvalue(d.key + k)?.into_owned();
-            self.put(Val::Lua(v))?;
+        for k in d.key..d.key + d.n {
+            if self.env.prog.string(k).is_some() {
+                self.put(Val::Const(k))?;
+            } else {
+                let v = self.env.kvalue(k)?.into_owned();
+                self.put(Val::Lua(v))?;
+            }
         }
         Ok((self.skip(i), d.n as usize))
     }
@@ -321,7 +346,7 @@ impl<'e, 'a> Eval<'e, 'a> {
 
     fn table(&mut self, i: usize) -> Result<(usize, usize)> {
         let (narr, nrec) = self.table_sizes(i);
-        let t = self.env.lua.create_table_with_capacity(narr, nrec)?;
+        let t = self.tables.open(self.env.lua, narr, nrec)?;
         let mut j = i + 1;
         if self.caps[i].is_open() {
             self.enter()?;
@@ -333,14 +358,14 @@ impl<'e, 'a> Eval<'e, 'a> {
                     Some(_) => self.nested_or_whole(j)?,
                     None => self.push(j)?,
                 };
-                self.store(&t, base, k, named, &mut len)?;
+                self.store(t, base, k, named, &mut len)?;
                 j = next;
             }
             self.depth -= 1;
         } else {
             j = i;
         }
-        self.put(Val::Lua(Value::Table(t)))?;
+        self.put(Val::Tab(t))?;
         Ok((j + 1, 1))
     }
 
@@ -355,24 +380,23 @@ impl<'e, 'a> Eval<'e, 'a> {
     /// group name, or all of them after position `len`.
     fn store(
         &mut self,
-        t: &Table,
+        t: u32,
         base: usize,
         k: usize,
         name: Option<u32>,
         len: &mut i64,
     ) -> Result<()> {
+        let lua = self.env.lua;
         match name {
             Some(key) => {
-                let env = self.env;
-                let name = env.kvalue(key)?;
                 let v = self.take(base);
-                env.set_field(t, &*name, v)?;
+                self.tables.set(lua, t, Key::Name(key), v)?;
             }
             None => {
                 for idx in base..base + k {
                     *len += 1;
                     let v = self.take(idx);
-                    self.env.set_field(t, *len, v)?;
+                    self.tables.set(lua, t, Key::Index(*len), v)?;
                 }
             }
         }
@@ -406,10 +430,11 @@ impl<'e, 'a> Eval<'e, 'a> {
             match v {
                 Val::Str(a, b) => match std::str::from_utf8(env.bytes(a, b)) {
                     Ok(s) => f.call(s)?,
-                    Err(_) => f.call(env.to_value(Val::Str(a, b))?)?,
+                    Err(_) => f.call(self.value(Val::Str(a, b))?)?,
                 },
                 Val::Int(n) => f.call(n)?,
                 Val::Lua(v) => f.call(v)?,
+                v @ (Val::Tab(_) | Val::Const(_)) => f.call(self.value(v)?)?,
             }
         } else {
             f.call(MultiValue::from_vec(self.take_values(base)?))?
@@ -432,7 +457,7 @@ impl<'e, 'a> Eval<'e, 'a> {
         let (next, _) = self.nested_or_whole(i)?;
         let first = self.take(base);
         self.out.truncate(base);
-        let v: Value = t.get(self.env.to_value(first)?)?;
+        let v: Value = t.get(self.value(first)?)?;
         if v.is_nil() {
             return Ok((next, 0));
         }
@@ -582,7 +607,7 @@ impl<'e, 'a> Eval<'e, 'a> {
             let (next, _) = self.push(j)?;
             let mut args = self.take_values(base + 1)?;
             let acc = self.take(base);
-            args.insert(0, self.env.to_value(acc)?);
+            args.insert(0, self.value(acc)?);
             let rets: MultiValue = f.call(MultiValue::from_vec(args))?;
             self.out[base] = Val::Lua(rets.into_iter().next().unwrap_or(Value::Nil));
             j = next;

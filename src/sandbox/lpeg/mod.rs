@@ -18,7 +18,7 @@
 //! Pipeline: Lua values -> `tree` (built by `pattern` with its
 //! `ktable`, checked by `grammar` with `analysis`) -> `compile` ->
 //! `program` run by `vm`, which records the `capture` list that
-//! `eval` evaluates. `re` parses its syntax (`re_syntax`) into the
+//! `eval` evaluates (building table captures in one call, `tables`). `re` parses its syntax (`re_syntax`) into the
 //! same trees.
 
 mod analysis;
@@ -34,6 +34,7 @@ mod pattern;
 mod program;
 mod re;
 mod re_syntax;
+mod tables;
 mod tree;
 mod vm;
 

@@ -50,6 +50,14 @@ impl Pattern {
             .iter()
             .map(|v| matches!(v, Some(Value::Function(f)) if is_base_tonumber(f)))
             .collect();
+        prog.strings = prog
+            .consts
+            .iter()
+            .map(|v| match v {
+                Some(Value::String(s)) => Some(s.as_bytes().to_vec().into_boxed_slice()),
+                _ => None,
+            })
+            .collect();
         let prog = Rc::new(prog);
         *self.program.borrow_mut() = Some(prog.clone());
         Ok(prog)

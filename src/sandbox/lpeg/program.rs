@@ -92,6 +92,17 @@ pub struct Program {
     /// Ktable entries that are the base library's `tonumber`, which a
     /// function capture over one string may apply without calling Lua.
     pub tonumber: Vec<bool>,
+    /// The bytes of ktable entries that are strings (group names, `Cc`
+    /// strings), so table captures can store them without a Lua value.
+    pub strings: Vec<Option<Box<[u8]>>>,
+}
+
+impl Program {
+    /// The bytes of ktable entry `key` when it is a string.
+    pub fn string(&self, key: u32) -> Option<&[u8]> {
+        let i = (key as usize).checked_sub(1)?;
+        self.strings.get(i)?.as_deref()
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use super::capture::{Cap, Env, OPEN, Val, innermost_open};
 use super::error::{LpegError, Result};
 use super::eval::Eval;
 use super::program::Instr;
+use super::tables::Tables;
 use super::tree::CapKind;
 use crate::sandbox::budget;
 use crate::sandbox::limits::check_memory;
@@ -52,6 +53,8 @@ pub struct Buffers {
     pub dynv: Vec<Value>,
     /// Evaluated capture values.
     pub vals: Vec<Val>,
+    /// Table captures being evaluated.
+    pub tables: Tables,
 }
 
 impl Buffers {
@@ -60,10 +63,12 @@ impl Buffers {
         self.caps.clear();
         self.dynv.clear();
         self.vals.clear();
+        self.tables.clear();
         self.stack.shrink_to(KEEP_ENTRIES);
         self.caps.shrink_to(KEEP_ENTRIES);
         self.dynv.shrink_to(KEEP_ENTRIES);
         self.vals.shrink_to(KEEP_ENTRIES);
+        self.tables.shrink_to(KEEP_ENTRIES);
     }
 }
 
@@ -399,15 +404,17 @@ impl Machine<'_, '_> {
         let c = self.bufs.caps[open];
         let f = env.function(env.prog.caps[c.idx as usize].key)?;
         let mut vals = std::mem::take(&mut self.bufs.vals);
-        let mut ev = Eval::new(env, &self.bufs.caps, &self.bufs.dynv, &mut vals);
-        ev.push_range(open + 1, self.bufs.caps.len())?;
+        let mut ev =
+            Eval::new(env, &self.bufs.caps, &self.bufs.dynv, &mut vals, &mut self.bufs.tables);
+        let n = ev.push_range(open + 1, self.bufs.caps.len())?;
         let steps = ev.steps;
-        let mut args = Vec::with_capacity(vals.len() + 2);
+        let mut args = Vec::with_capacity(n + 2);
         args.push(env.subject_value.clone());
         args.push(Value::Integer(pos as i64 + 1));
-        for v in vals.drain(..) {
-            args.push(env.to_value(v)?);
+        for i in 0..n {
+            args.push(ev.take_value(i)?);
         }
+        vals.clear();
         self.bufs.vals = vals;
         budget::charge(env.lua, steps)?;
         let rets: MultiValue = f.call(MultiValue::from_vec(args))?;

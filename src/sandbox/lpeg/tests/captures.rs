@@ -108,6 +108,36 @@ fn table_captures() {
     );
 }
 
+/// Table captures are recorded in Rust and built in one call: every kind of
+/// key and value takes its own path there (names as bytes or as Lua values,
+/// subject text, integers, constants, nested tables, Lua values).
+#[test]
+fn table_captures_with_every_kind_of_entry() {
+    run(
+        &state(),
+        r##"
+      local C, Cc, Cg, Ct, Cp = lpeg.C, lpeg.Cc, lpeg.Cg, lpeg.Ct, lpeg.Cp
+      local d = lpeg.R"09"
+      local typed = Ct(Cg(d^1 / tonumber, "value") * Cg(Cc"B", "representation"))
+      local p = Ct(Cg(C(lpeg.R"az"^1), "word") * " " * Cg(typed, "size") * " "
+                   * Cg(C(1), 2.5) * Cg(Cc(true), true) * Cg(Cc(print), "f")
+                   * Cc({1, 2}) * Cp() * C(1) * Cg(Cc"x", "word"))
+      local t = p:match"get 1234 !?"
+      assert(t.word == "x", "a later store of the same name wins")
+      checkeq(t.size, {value = 1234, representation = "B"})
+      assert(math.type(t.size.value) == "integer")
+      assert(t[2.5] == "!" and t[true] == true and t.f == print)
+      checkeq(t[1], {1, 2})
+      assert(t[2] == 11 and t[3] == "?" and t[4] == nil)
+      -- a table inside a function capture, a fold and a Cmt: built first
+      assert((Ct(C(1)) / function(x) return x[1] end):match"q" == "q")
+      assert(lpeg.Cmt(Ct(C(1) * C(1)), function(_, _, x) return true, #x end):match"ab" == 2)
+      checkerr("invalid replacement value (a table)", lpeg.match, lpeg.Cs(Ct(C(1)) / 1), "a")
+      -- a NaN group name is an error from Lua, not a crash
+      checkerr("index is NaN", lpeg.match, Ct(Cg(C(1), 0/0)), "a")
+    "##,
+    );
+}
 #[test]
 fn function_query_and_number_captures() {
     run(

@@ -104,7 +104,7 @@ fn outcome(
     let mut bufs = vm::Buffers::default();
     let end = vm::run(&env, &mut bufs, 10_000, 0).expect("no errors").0?;
     let mut vals = Vec::new();
-    Eval::new(&env, &bufs.caps, &bufs.dynv, &mut vals)
+    Eval::new(&env, &bufs.caps, &bufs.dynv, &mut vals, &mut bufs.tables)
         .push_range(0, bufs.caps.len())
         .expect("evaluates");
     let text = vals
@@ -115,6 +115,8 @@ fn outcome(
             }
             Val::Int(n) => format!("#{n}"),
             Val::Lua(v) => format!("{v:?}"),
+            Val::Tab(t) => format!("table {t}"),
+            Val::Const(k) => format!("const {k}"),
         })
         .collect();
     Some((end, text))

@@ -95,6 +95,38 @@ fn capture_memory_bomb_hits_the_memory_limit() {
     run(&lua, "assert(lpeg.Ct(lpeg.C(1)^0):match('abc')[3] == 'c')");
 }
 
+/// Few entries but large strings: the limit is reached while Lua builds the
+/// table (inside the one protected call), not while recording entries.
+#[test]
+fn large_strings_in_a_table_capture_hit_the_memory_limit() {
+    let lua = state();
+    run(&lua, "subject = string.rep('x', 1e6)");
+    let limit = lua.used_memory() + 4 * 1024 * 1024;
+    lua.set_memory_limit(limit).expect("memory limit");
+    lua.set_app_data(MemoryLimit(limit));
+    let err = lua
+        .load(
+            "local whole = lpeg.Cg(lpeg.C(lpeg.P(1)^0), 'x')
+             return (whole * lpeg.Ct(lpeg.Cb'x' * lpeg.Cb'x' * lpeg.Cb'x' * lpeg.Cb'x'
+                 * lpeg.Cb'x' * lpeg.Cb'x' * lpeg.Cb'x' * lpeg.Cb'x')):match(subject)",
+        )
+        .exec()
+        .expect_err("bomb stopped");
+    let text = err.to_string();
+    assert!(
+        matches!(err, mlua::Error::MemoryError(_)) || text.contains("not enough memory"),
+        "{text}"
+    );
+    // The state is still usable, and the same capture of a short subject
+    // works.
+    run(&lua, "subject = nil; collectgarbage()");
+    run(
+        &lua,
+        "local t = (lpeg.Cg(lpeg.C(lpeg.P(1)^0), 'x') * lpeg.Ct(lpeg.Cb'x' * lpeg.Cb'x')):match('ab')
+         assert(t[1] == 'ab' and t[2] == 'ab')",
+    );
+}
+
 #[test]
 fn match_time_values_bomb_hits_the_memory_limit() {
     let lua = state();
