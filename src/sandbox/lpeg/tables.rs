@@ -19,7 +19,7 @@ use mlua::{Lua, MultiValue, Value};
 use super::capture::{Env, Val};
 use super::error::{LpegError, Result};
 use super::program::Program;
-use crate::sandbox::limits::check_memory;
+use super::vm::grow;
 
 /// Deepest nest of tables built (the evaluator's own nesting limit keeps
 /// captures well under it).
@@ -59,16 +59,6 @@ pub struct Tables {
     entries: Vec<Entry>,
 }
 
-/// Grows `v` by doubling, after checking the sandbox memory limit.
-fn reserve<T>(lua: &Lua, v: &mut Vec<T>) -> Result<()> {
-    if v.len() == v.capacity() {
-        let want = (v.capacity() * 2).max(16);
-        check_memory(lua, want * std::mem::size_of::<T>())?;
-        v.reserve_exact(want - v.len());
-    }
-    Ok(())
-}
-
 impl Tables {
     pub fn clear(&mut self) {
         self.tables.clear();
@@ -82,7 +72,7 @@ impl Tables {
 
     /// Starts a table with room for `narr` array and `nrec` named entries.
     pub fn open(&mut self, lua: &Lua, narr: usize, nrec: usize) -> Result<u32> {
-        reserve(lua, &mut self.tables)?;
+        grow(lua, &mut self.tables)?;
         let id = u32::try_from(self.tables.len()).map_err(|_| too_many())?;
         self.tables.push(Pending {
             narr: u32::try_from(narr).unwrap_or(u32::MAX),
@@ -96,7 +86,7 @@ impl Tables {
     /// Records `t[key] = val` (a later entry for the same key wins, as a
     /// later store would).
     pub fn set(&mut self, lua: &Lua, t: u32, key: Key, val: Val) -> Result<()> {
-        reserve(lua, &mut self.entries)?;
+        grow(lua, &mut self.entries)?;
         let e = u32::try_from(self.entries.len()).map_err(|_| too_many())?;
         self.entries.push(Entry { key, val, next: NONE });
         let Some(p) = self.tables.get_mut(t as usize) else {

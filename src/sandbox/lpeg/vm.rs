@@ -107,7 +107,7 @@ pub fn give_back(lua: &Lua, mut bufs: Buffers) {
 }
 
 /// Grows `v` by doubling, after checking the sandbox memory limit.
-fn grow<T>(lua: &Lua, v: &mut Vec<T>) -> Result<()> {
+pub(super) fn grow<T>(lua: &Lua, v: &mut Vec<T>) -> Result<()> {
     if v.len() == v.capacity() {
         let want = (v.capacity() * 2).max(64);
         check_memory(lua, want * std::mem::size_of::<T>())?;

@@ -16,6 +16,25 @@ fn with_budget(limit: u64) -> Lua {
     lua
 }
 
+/// A state holding `subject` (made by `code`) with a memory limit of `room`
+/// bytes above what it uses now.
+fn with_memory_room(code: &str, room: usize) -> Lua {
+    let lua = state();
+    run(&lua, code);
+    let limit = lua.used_memory() + room;
+    lua.set_memory_limit(limit).expect("memory limit");
+    lua.set_app_data(MemoryLimit(limit));
+    lua
+}
+
+fn assert_memory_error(err: mlua::Error) {
+    let text = err.to_string();
+    assert!(
+        matches!(err, mlua::Error::MemoryError(_)) || text.contains("not enough memory"),
+        "{text}"
+    );
+}
+
 fn budget_error(lua: &Lua, code: &str) -> String {
     match lua.load(code).exec() {
         Ok(()) => panic!("`{code}` was not stopped"),
@@ -78,18 +97,10 @@ fn small_matches_fit_a_small_budget() {
 
 #[test]
 fn capture_memory_bomb_hits_the_memory_limit() {
-    let lua = state();
-    run(&lua, "subject = string.rep('x', 1e7)");
-    let limit = lua.used_memory() + 8 * 1024 * 1024;
-    lua.set_memory_limit(limit).expect("memory limit");
-    lua.set_app_data(MemoryLimit(limit));
+    let lua = with_memory_room("subject = string.rep('x', 1e7)", 8 * 1024 * 1024);
     let err =
         lua.load("return lpeg.Ct(lpeg.C(1)^0):match(subject)").exec().expect_err("bomb stopped");
-    let text = err.to_string();
-    assert!(
-        matches!(err, mlua::Error::MemoryError(_)) || text.contains("not enough memory"),
-        "{text}"
-    );
+    assert_memory_error(err);
     // The state is still usable afterwards.
     run(&lua, "subject = nil; collectgarbage()");
     run(&lua, "assert(lpeg.Ct(lpeg.C(1)^0):match('abc')[3] == 'c')");
@@ -99,11 +110,7 @@ fn capture_memory_bomb_hits_the_memory_limit() {
 /// table (inside the one protected call), not while recording entries.
 #[test]
 fn large_strings_in_a_table_capture_hit_the_memory_limit() {
-    let lua = state();
-    run(&lua, "subject = string.rep('x', 1e6)");
-    let limit = lua.used_memory() + 4 * 1024 * 1024;
-    lua.set_memory_limit(limit).expect("memory limit");
-    lua.set_app_data(MemoryLimit(limit));
+    let lua = with_memory_room("subject = string.rep('x', 1e6)", 4 * 1024 * 1024);
     let err = lua
         .load(
             "local whole = lpeg.Cg(lpeg.C(lpeg.P(1)^0), 'x')
@@ -112,11 +119,7 @@ fn large_strings_in_a_table_capture_hit_the_memory_limit() {
         )
         .exec()
         .expect_err("bomb stopped");
-    let text = err.to_string();
-    assert!(
-        matches!(err, mlua::Error::MemoryError(_)) || text.contains("not enough memory"),
-        "{text}"
-    );
+    assert_memory_error(err);
     // The state is still usable, and the same capture of a short subject
     // works.
     run(&lua, "subject = nil; collectgarbage()");
@@ -129,11 +132,7 @@ fn large_strings_in_a_table_capture_hit_the_memory_limit() {
 
 #[test]
 fn match_time_values_bomb_hits_the_memory_limit() {
-    let lua = state();
-    run(&lua, "subject = string.rep('x', 4e6)");
-    let limit = lua.used_memory() + 4 * 1024 * 1024;
-    lua.set_memory_limit(limit).expect("memory limit");
-    lua.set_app_data(MemoryLimit(limit));
+    let lua = with_memory_room("subject = string.rep('x', 4e6)", 4 * 1024 * 1024);
     let err = lua
         .load("return lpeg.Ct(lpeg.Cmt(1, function(_, i) return i, i end)^0):match(subject)")
         .exec()
