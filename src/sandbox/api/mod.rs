@@ -19,6 +19,7 @@ mod inject;
 mod payload;
 pub(crate) mod read;
 mod table;
+mod table_raw;
 mod write;
 
 use mlua::{FromLuaMulti, IntoLuaMulti, Lua};

@@ -9,7 +9,9 @@
 //! output hook (its text becomes a STRING). Values are never nested deeper
 //! than that, so there is no recursion to bound. Tables are read raw (no
 //! metamethods run), and the message is written into the caller's buffers,
-//! which keep their allocations across calls.
+//! which keep their allocations across calls. The common shapes are read
+//! first by the raw reader in `table_raw.rs`; this reader takes the rest
+//! and is the reference for every rule and error message.
 
 use std::io::Write as _;
 
@@ -98,6 +100,25 @@ pub(crate) fn fill_message(
     t: &Table,
     m: &mut Message,
 ) -> mlua::Result<Filled> {
+    if let Some(filled) = super::table_raw::fill_message(lua, spare, t, m)? {
+        return Ok(filled);
+    }
+    // A shape the raw reader leaves to this one: start over.
+    spare.append(&mut m.fields);
+    m.clear();
+    m.severity = None;
+    fill_general(lua, ext, names, spare, t, m)
+}
+
+/// [`fill_message`] through mlua's safe API, for every shape.
+fn fill_general(
+    lua: &Lua,
+    ext: &Extensions,
+    names: &mut NameCache,
+    spare: &mut Vec<Field>,
+    t: &Table,
+    m: &mut Message,
+) -> mlua::Result<Filled> {
     let mut filled = Filled::default();
     t.for_each::<Value, Value>(|k, v| {
         let Value::String(k) = k else { return Ok(()) };
@@ -172,7 +193,7 @@ fn int32(lua: &Lua, what: &str, v: &Value) -> mlua::Result<Option<i32>> {
 
 /// A field object to fill: a recycled one (its name, representation and
 /// value buffers are reused) or a new one.
-fn recycled(spare: &mut Vec<Field>) -> Field {
+pub(super) fn recycled(spare: &mut Vec<Field>) -> Field {
     match spare.pop() {
         Some(mut f) => {
             f.representation.clear();
@@ -261,7 +282,7 @@ fn typed_field(
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     String,
     Bytes,
     Integer,
@@ -295,7 +316,7 @@ fn kind_of(lua: &Lua, v: &Value, vt: Option<i64>) -> mlua::Result<Kind> {
 /// Makes `out` an empty array of kind `k`, keeping its buffers when it is
 /// already of that kind (a recycled field). String and bytes arrays keep
 /// their first element's buffer too: [`push`] refills it.
-fn reset(k: Kind, out: &mut FieldValue) {
+pub(super) fn reset(k: Kind, out: &mut FieldValue) {
     match (k, &mut *out) {
         (Kind::String, FieldValue::String(v)) | (Kind::Bytes, FieldValue::Bytes(v)) => {
             v.truncate(1);
@@ -319,7 +340,7 @@ fn reset(k: Kind, out: &mut FieldValue) {
 }
 
 /// Appends one string value, reusing a cleared buffer left by [`reset`].
-fn push_bytes(a: &mut Vec<Vec<u8>>, len: &mut usize, bytes: &[u8]) {
+pub(super) fn push_bytes(a: &mut Vec<Vec<u8>>, len: &mut usize, bytes: &[u8]) {
     if *len < a.len() {
         a[*len].extend_from_slice(bytes);
     } else {
@@ -361,7 +382,7 @@ fn push(
 }
 
 /// Drops string buffers a recycled field had beyond the values written.
-fn finish(out: &mut FieldValue, used: usize) {
+pub(super) fn finish(out: &mut FieldValue, used: usize) {
     if let FieldValue::String(a) | FieldValue::Bytes(a) = out {
         a.truncate(used);
     }
@@ -407,6 +428,80 @@ fn array(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Both readers on `code` (a table expression): the general one's
+    /// result, and whether the raw one handled the table (then with the
+    /// same message).
+    fn both_readers(lua: &Lua, code: &str) -> (mlua::Result<(Message, bool)>, bool) {
+        let ext = crate::sandbox::extensions::test_support::extensions();
+        let t: Table = lua.load(code).eval().unwrap();
+        let empty = || {
+            let mut m = Message::new();
+            m.clear();
+            m.severity = None;
+            m
+        };
+        let mut general = empty();
+        let expected =
+            fill_general(lua, &ext, &mut NameCache::default(), &mut vec![], &t, &mut general)
+                .map(|f| (general, f.timestamp));
+        let mut raw = empty();
+        let handled = match super::super::table_raw::fill_message(lua, &mut vec![], &t, &mut raw) {
+            Ok(Some(f)) => {
+                let (m, ts) = expected.as_ref().expect("the raw reader took an invalid table");
+                assert_eq!((&raw, f.timestamp), (m, *ts), "{code}");
+                true
+            }
+            Ok(None) => false,
+            Err(e) => panic!("{code}: {e}"),
+        };
+        (expected, handled)
+    }
+
+    #[test]
+    fn raw_reader_reads_common_shapes_as_the_general_reader_does() {
+        let lua = Lua::new();
+        let handled = [
+            r#"{Type = "t", Payload = "p", Logger = 7, Hostname = 1.5, EnvVersion = "0.8",
+                Uuid = "0123456789abcdef", Timestamp = 12, Severity = 3, Pid = 4.0}"#,
+            r#"{Timestamp = 1.6, Uuid = "short", Type = nil, [1] = "ignored", [true] = 1}"#,
+            r#"{Fields = {s = "x", n = 1, d = 2.5, b = true, empty = ""}}"#,
+            r#"{Fields = {status = {value = 200, value_type = 2, representation = "code"},
+                          size = {value = 1.5e3, representation = "B"},
+                          raw = {value = "\0\255", value_type = 1},
+                          flag = {value = false, value_type = 4},
+                          d = {value = 3, value_type = 3.0, other = "ignored"}}}"#,
+            r#"{Fields = {["\195\169t\195\169"] = "utf-8 name"}, Severity = -2147483648}"#,
+            r#"{Fields = {}}"#,
+        ];
+        for code in handled {
+            let (expected, raw) = both_readers(&lua, code);
+            assert!(expected.is_ok(), "{code}: {expected:?}");
+            assert!(raw, "the raw reader left {code} to the general one");
+        }
+        // Left to the general reader: other shapes, and every error.
+        let general = [
+            r#"{Fields = {{name = "a", value = 1}}}"#,
+            r#"{Fields = {a = {1, 2}}}"#,
+            r#"{Fields = {a = {value = {1, 2}}}}"#,
+            r#"{Timestamp = "2014-02-10T16:46:41Z"}"#,
+            r#"{Fields = {a = print}}"#,
+            r#"{Fields = {[1] = "x"}}"#,
+            r#"{Fields = {["\255"] = "x"}}"#,
+            r#"{Fields = {a = {value = "x", value_type = 2}}}"#,
+            r#"{Fields = {a = {value = 1, value_type = "2"}}}"#,
+            r#"{Fields = {a = {value = 1, representation = 5}}}"#,
+            r#"{Fields = "x"}"#,
+            r#"{Severity = 2^40}"#,
+            r#"{Pid = 1.5}"#,
+            r#"{Type = true}"#,
+            r#"{Timestamp = 0/0}"#,
+        ];
+        for code in general {
+            let (_, raw) = both_readers(&lua, code);
+            assert!(!raw, "the raw reader took {code}");
+        }
+    }
 
     #[test]
     fn recycled_fields_keep_nothing_of_their_last_message() {
