@@ -109,21 +109,24 @@ impl<'a> Env<'a> {
         let prog: &'a Program = self.prog;
         match prog.consts.get(i) {
             Some(Some(v)) => Ok(Cow::Borrowed(v)),
-            _ => {
-                if self.ktable.get().is_none() {
-                    let t = match self.pattern.user_value::<Value>()? {
-                        Value::Table(t) => Some(t),
-                        _ => None,
-                    };
-                    // Nothing else fills it in between.
-                    let _ = self.ktable.set(t);
-                }
-                Ok(Cow::Owned(match self.ktable.get() {
-                    Some(Some(t)) => t.raw_get(key)?,
-                    _ => Value::Nil,
-                }))
-            }
+            _ => Ok(Cow::Owned(match self.ktable()? {
+                Some(t) => t.raw_get(key)?,
+                None => Value::Nil,
+            })),
         }
+    }
+
+    /// The pattern's ktable, fetched on first use.
+    pub fn ktable(&self) -> Result<Option<&Table>> {
+        if self.ktable.get().is_none() {
+            let t = match self.pattern.user_value::<Value>()? {
+                Value::Table(t) => Some(t),
+                _ => None,
+            };
+            // Nothing else fills it in between.
+            let _ = self.ktable.set(t);
+        }
+        Ok(self.ktable.get().and_then(Option::as_ref))
     }
 
     /// The function at ktable entry `key`.

@@ -23,6 +23,7 @@
 
 mod analysis;
 mod api;
+mod call;
 mod capture;
 mod charset;
 mod compile;

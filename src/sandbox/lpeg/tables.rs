@@ -149,13 +149,56 @@ impl Tables {
             {
                 args.push(env.kvalue(k)?.into_owned());
             }
-            match &e.val {
-                Val::Lua(v) => args.push(v.clone()),
-                Val::Tab(c) => self.collect(env, *c, depth + 1, args)?,
-                Val::Str(..) | Val::Int(_) | Val::Const(_) => {}
-            }
+            self.collect_value(env, &e.val, depth, args)?;
         }
         Ok(())
+    }
+
+    /// Adds the Lua values [`push_value`] takes from the arguments for `v`.
+    pub fn collect_value(
+        &self,
+        env: &Env,
+        v: &Val,
+        depth: u32,
+        args: &mut Vec<Value>,
+    ) -> Result<()> {
+        match v {
+            Val::Lua(v) => args.push(v.clone()),
+            Val::Tab(c) => self.collect(env, *c, depth + 1, args)?,
+            Val::Str(..) | Val::Int(_) | Val::Const(_) => {}
+        }
+        Ok(())
+    }
+}
+
+/// Pushes the Lua value of `v`; Lua values are taken from the arguments on
+/// the stack from `next_arg` on, in [`Tables::collect_value`]'s order.
+///
+/// # Safety
+/// As for `build_raw`, with a free stack slot.
+pub(super) unsafe fn push_value(
+    state: *mut ffi::lua_State,
+    tables: &Tables,
+    subject: &[u8],
+    prog: &Program,
+    v: &Val,
+    next_arg: &mut i32,
+) {
+    // SAFETY: raw pushes on a valid state with the room the caller checked.
+    unsafe {
+        match v {
+            Val::Str(a, b) => {
+                let (a, b) = (*a as usize, *b as usize);
+                push_bytes(state, subject.get(a..b.max(a)).unwrap_or_default());
+            }
+            Val::Const(k) => push_bytes(state, prog.string(*k).unwrap_or_default()),
+            Val::Int(n) => ffi::lua_pushinteger(state, *n),
+            Val::Lua(_) => {
+                ffi::lua_pushvalue(state, *next_arg);
+                *next_arg += 1;
+            }
+            Val::Tab(c) => build_raw(state, tables, subject, prog, *c, next_arg),
+        }
     }
 }
 
@@ -197,19 +240,7 @@ unsafe fn build_raw(
                     }
                 },
             }
-            match &e.val {
-                Val::Str(a, b) => {
-                    let (a, b) = (*a as usize, *b as usize);
-                    push_bytes(state, subject.get(a..b.max(a)).unwrap_or_default());
-                }
-                Val::Const(k) => push_bytes(state, prog.string(*k).unwrap_or_default()),
-                Val::Int(n) => ffi::lua_pushinteger(state, *n),
-                Val::Lua(_) => {
-                    ffi::lua_pushvalue(state, *next_arg);
-                    *next_arg += 1;
-                }
-                Val::Tab(c) => build_raw(state, tables, subject, prog, *c, next_arg),
-            }
+            push_value(state, tables, subject, prog, &e.val, next_arg);
             ffi::lua_rawset(state, -3);
         }
     }

@@ -9,8 +9,9 @@
 
 use std::cell::{Cell, RefCell};
 
-use mlua::{Lua, MultiValue, Value};
+use mlua::{Lua, Value};
 
+use super::call;
 use super::capture::{Cap, Env, OPEN, Val, innermost_open};
 use super::error::{LpegError, Result};
 use super::eval::Eval;
@@ -402,22 +403,16 @@ impl Machine<'_, '_> {
         let env = self.env;
         let open = innermost_open(&self.bufs.caps);
         let c = self.bufs.caps[open];
-        let f = env.function(env.prog.caps[c.idx as usize].key)?;
+        let key = env.prog.caps[c.idx as usize].key;
         let mut vals = std::mem::take(&mut self.bufs.vals);
         let mut ev =
             Eval::new(env, &self.bufs.caps, &self.bufs.dynv, &mut vals, &mut self.bufs.tables);
         let n = ev.push_range(open + 1, self.bufs.caps.len())?;
-        let steps = ev.steps;
-        let mut args = Vec::with_capacity(n + 2);
-        args.push(env.subject_value.clone());
-        args.push(Value::Integer(pos as i64 + 1));
-        for i in 0..n {
-            args.push(ev.take_value(i)?);
-        }
+        budget::charge(env.lua, ev.steps)?;
+        let rets = call::match_time(env, &self.bufs.tables, key, pos, &vals[..n]);
         vals.clear();
         self.bufs.vals = vals;
-        budget::charge(env.lua, steps)?;
-        let rets: MultiValue = f.call(MultiValue::from_vec(args))?;
+        let rets = rets?;
         self.bufs.caps.truncate(open);
         let mut rets = rets.into_iter();
         let at = |n: i64| -> Result<usize> {

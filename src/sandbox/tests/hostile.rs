@@ -43,6 +43,25 @@ fn infinite_loop() {
     terminates("while true do end", &["instruction_limit exceeded"], None);
 }
 
+/// Lua run from inside a native LPeg match (a match-time capture, a
+/// function capture) is still counted and stopped, and `pcall` around the
+/// match does not catch it.
+#[test]
+fn loops_in_lpeg_callbacks_are_stopped() {
+    terminates(
+        "local lpeg = require 'lpeg'
+         lpeg.match(lpeg.Cmt(lpeg.C(1), function() while true do end end), 'ab')",
+        &["instruction_limit exceeded"],
+        None,
+    );
+    terminates(
+        "local lpeg = require 'lpeg'
+         pcall(lpeg.match, lpeg.C(1) / function() while true do end end, 'ab')",
+        &["instruction_limit exceeded"],
+        None,
+    );
+}
+
 #[test]
 fn pcall_cannot_catch_the_instruction_limit() {
     terminates(

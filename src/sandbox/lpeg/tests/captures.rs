@@ -132,6 +132,13 @@ fn table_captures_with_every_kind_of_entry() {
       -- a table inside a function capture, a fold and a Cmt: built first
       assert((Ct(C(1)) / function(x) return x[1] end):match"q" == "q")
       assert(lpeg.Cmt(Ct(C(1) * C(1)), function(_, _, x) return true, #x end):match"ab" == 2)
+      -- every kind of value as an argument of a match-time capture
+      local args
+      lpeg.Cmt(Cc"k" * Cc(print) * C(1) * (d^1 / tonumber) * Cc(nil) * Cp(),
+               function(...) args = table.pack(...) return true end):match"x42"
+      assert(args.n == 8 and args[1] == "x42" and args[2] == 4 and args[3] == "k")
+      assert(args[4] == print and args[5] == "x" and args[6] == 42 and args[7] == nil)
+      assert(args[8] == 4)
       checkerr("invalid replacement value (a table)", lpeg.match, lpeg.Cs(Ct(C(1)) / 1), "a")
       -- a NaN group name is an error from Lua, not a crash
       checkerr("index is NaN", lpeg.match, Ct(Cg(C(1), 0/0)), "a")

@@ -1,0 +1,74 @@
+//! The call of a match-time capture's function, made with raw Lua API
+//! calls inside one protected call.
+//!
+//! Through mlua's safe API the call took a registry reference for the
+//! function (fetched from the pattern's ktable), one per argument, a
+//! protected call per captured string and an argument vector; for a log
+//! grammar with one `Cmt` (a date converted while matching) that was a
+//! tenth of a decoder's time. Here the function is fetched from the ktable
+//! with a raw read, the captured values are pushed as they are (table
+//! captures built in place, see `tables`), and the function is called
+//! with `lua_call` inside the protected call, so its errors (and the
+//! instruction limit) come back like any other.
+#![allow(unsafe_code)]
+
+use std::ffi::c_int;
+
+use mlua::{MultiValue, Value, ffi};
+
+use super::capture::{Env, Val};
+use super::error::{LpegError, Result};
+use super::tables::{Tables, push_value};
+
+/// Calls the function at ktable entry `key` with the subject, `pos + 1`
+/// and the values `vals`; returns what it returns.
+pub fn match_time(
+    env: &Env,
+    tables: &Tables,
+    key: u32,
+    pos: usize,
+    vals: &[Val],
+) -> Result<MultiValue> {
+    // The ktable (holding the function), the subject, then the Lua values
+    // the captured values hold, in the order they are pushed below.
+    let ktable = env.ktable()?.map_or(Value::Nil, |t| Value::Table(t.clone()));
+    let mut args = vec![ktable, env.subject_value.clone()];
+    for v in vals {
+        tables.collect_value(env, v, 0, &mut args)?;
+    }
+    let base = c_int::try_from(args.len()).map_err(|_| LpegError::TooManyResults)?;
+    let nvals = c_int::try_from(vals.len()).map_err(|_| LpegError::TooManyResults)?;
+    let (subject, prog) = (env.subject, env.prog);
+    let position = pos as ffi::lua_Integer + 1;
+    // SAFETY: the closure runs inside mlua's protected call with the
+    // `base` arguments above on its stack. It checks the stack space it
+    // needs, uses raw API calls only, and holds no value with a
+    // destructor, so an error raised by the called function (or by a
+    // push that runs out of memory) unwinds through it safely. It leaves
+    // only the function's results on the stack.
+    let rets = unsafe {
+        env.lua.exec_raw::<MultiValue>(MultiValue::from_vec(args), |state| {
+            if ffi::lua_checkstack(state, nvals.saturating_add(4)) == 0 {
+                ffi::luaL_error(state, c"too many captures".as_ptr());
+            }
+            // The function: ktable[key] (nil, which fails the call, when
+            // there is no ktable).
+            if ffi::lua_type(state, 1) == ffi::LUA_TTABLE {
+                ffi::lua_rawgeti(state, 1, ffi::lua_Integer::from(key));
+            } else {
+                ffi::lua_pushnil(state);
+            }
+            ffi::lua_pushvalue(state, 2);
+            ffi::lua_pushinteger(state, position);
+            let mut next_arg = 3;
+            for v in vals {
+                push_value(state, tables, subject, prog, v, &mut next_arg);
+            }
+            ffi::lua_call(state, nvals + 2, ffi::LUA_MULTRET);
+            // Keep the results only.
+            ffi::lua_rotate(state, 1, -base);
+            ffi::lua_settop(state, -base - 1);
+        })
+    };
+    Ok(rets?)
+}
