@@ -142,16 +142,19 @@ unsafe fn fields(
                 return None;
             }
             let name = std::str::from_utf8(string_at(state, -2)).ok()?;
-            let mut field = recycled(spare);
+            // Filled in place (a field is large to move); left behind
+            // half-filled when the general reader must take over, which
+            // starts over.
+            m.fields.push(recycled(spare));
+            let field = m.fields.last_mut()?;
             field.name.clear();
             field.name.push_str(name);
             let v = ffi::lua_gettop(state);
             if ffi::lua_type(state, v) == ffi::LUA_TTABLE {
-                typed(state, v, &mut field)?;
+                typed(state, v, field)?;
             } else {
                 scalar(scalar_at(state, v)?, None, &mut field.value)?;
             }
-            m.fields.push(field);
             ffi::lua_pop(state, 1);
         }
     }
