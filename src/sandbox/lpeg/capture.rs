@@ -149,7 +149,13 @@ impl<'a> Env<'a> {
     pub(super) fn append(&self, buf: &mut Text, v: &Val, what: &'static str) -> Result<()> {
         match v {
             Val::Str(a, b) => buf.extend(self.bytes(*a, *b))?,
-            Val::Int(n) => buf.extend(n.to_string().as_bytes())?,
+            Val::Int(n) => {
+                let mut digits = [0u8; 20];
+                let mut w = &mut digits[..];
+                let _ = std::io::Write::write_fmt(&mut w, format_args!("{n}"));
+                let len = 20 - w.len();
+                buf.extend(&digits[..len])?
+            }
             Val::Lua(Value::String(s)) => buf.extend(&s.as_bytes())?,
             Val::Lua(v @ (Value::Integer(_) | Value::Number(_))) => {
                 if let Some(s) = self.lua.coerce_string(v.clone())? {

@@ -605,11 +605,10 @@ impl<'e, 'a> Eval<'e, 'a> {
         self.out.truncate(base + 1);
         while j < self.caps.len() && self.caps[j].kind != CapKind::Close {
             let (next, _) = self.push(j)?;
-            let mut args = self.take_values(base + 1)?;
-            let acc = self.take(base);
-            args.insert(0, self.value(acc)?);
+            // The accumulator first, then the values of this capture.
+            let args = self.take_values(base)?;
             let rets: MultiValue = f.call(MultiValue::from_vec(args))?;
-            self.out[base] = Val::Lua(rets.into_iter().next().unwrap_or(Value::Nil));
+            self.put(Val::Lua(rets.into_iter().next().unwrap_or(Value::Nil)))?;
             j = next;
         }
         self.depth -= 1;

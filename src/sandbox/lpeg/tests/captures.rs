@@ -185,6 +185,10 @@ fn string_captures() {
       assert(lpeg.match(lpeg.P(1) / "%0", "abc") == "a")
       assert(lpeg.match(lpeg.C"a" / "%1%%%0", "a") == "a%a")
       assert(lpeg.match(lpeg.Cp() * lpeg.P(3) * lpeg.Cp() / "%2%1%1 - %0 ", "abcde") == "411 - abc ")
+      -- integers converted while matching, the widest and a negative one
+      local int = (lpeg.P"-"^-1 * lpeg.R"09"^1) / tonumber
+      assert(lpeg.match(int * " " * int / "%1|%2", "-999999999999999999 12") ==
+             "-999999999999999999|12")
       assert(lpeg.match(lpeg.Cc"alo" * lpeg.C(1) / "%1 - %2 - %1", "x") == "alo - x - alo")
       local c = lpeg.C(1)
       local nine = c * c * c * c * c * c * c * c * lpeg.C(1) / "%9 - %1"
