@@ -51,6 +51,7 @@ pub mod lpeg;
 pub mod modules;
 mod outcome;
 mod preserve;
+mod raw;
 mod require;
 mod state;
 mod stats;
