@@ -1,5 +1,6 @@
 //! Shared pieces of the sandbox functions written as raw Lua C functions:
-//! `read_message` (`api/read_message.rs`).
+//! `read_message` (`api/read_message.rs`) and the circular buffer's `add`,
+//! `set` and `get` (`modules/circular_buffer/raw.rs`).
 //!
 //! Why raw: a call through mlua's `create_function` or `UserDataMethods`
 //! costs about 150 ns (each argument becomes a `Value`, the callback is

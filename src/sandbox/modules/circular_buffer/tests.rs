@@ -262,7 +262,7 @@ fn preservation_round_trip() {
     .unwrap();
     let (script, fresh) = roundtrip(&lua, "stats");
     let ud: AnyUserData = lua.globals().get("stats").unwrap();
-    let before = ud.borrow::<CircularBuffer>().unwrap().state_string();
+    let before = ud.borrow::<CircularBuffer>().unwrap().cells().unwrap().state_string();
     assert!(
         script.starts_with(
             "if _G[\"stats\"] == nil then _G[\"stats\"] = circular_buffer.new(4, 3, 60, true) end\n\
@@ -274,6 +274,7 @@ fn preservation_round_trip() {
     let state = |l: &Lua| {
         let ud: AnyUserData = l.globals().get("stats").unwrap();
         let cb = ud.borrow::<CircularBuffer>().unwrap();
+        let cb = cb.cells().unwrap();
         (
             cb.state_string(),
             (0..3).map(|c| cb.header(c).clone()).collect::<Vec<_>>(),
