@@ -40,6 +40,7 @@ pub mod budget;
 mod compat;
 mod config;
 mod context;
+mod entry;
 mod error;
 mod extensions;
 mod guard;

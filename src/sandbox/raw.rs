@@ -1,14 +1,15 @@
 //! Shared pieces of the sandbox functions written as raw Lua C functions:
-//! `read_message` (`api/read_message.rs`) and the circular buffer's `add`,
-//! `set` and `get` (`modules/circular_buffer/raw.rs`).
+//! `read_message` (`api/read_message.rs`), the circular buffer's `add`,
+//! `set` and `get` (`modules/circular_buffer/raw.rs`) and the entry-point
+//! call (`entry.rs`).
 //!
 //! Why raw: a call through mlua's `create_function` or `UserDataMethods`
 //! costs about 150 ns (each argument becomes a `Value`, the callback is
 //! wrapped for errors, a userdata is borrowed through its lock), and these
 //! functions run for every message: the shipped `http_status.lua` makes
-//! three such calls per message. A C function reads its arguments off the
-//! Lua stack and pushes its results itself. Everything else stays on
-//! mlua's safe API.
+//! three such calls per message, on top of the entry-point call itself. A
+//! C function reads its arguments off the Lua stack and pushes its results
+//! itself. Everything else stays on mlua's safe API.
 //!
 //! Rules the raw functions follow (each `unsafe` block refers to them):
 //!
