@@ -201,8 +201,9 @@ impl Cells {
 
     /// Ring index of the row starting at `t`, if it is in the window.
     pub(super) fn row_of(&self, t: i64) -> Option<usize> {
-        if t > self.current_time {
-            return None;
+        if t >= self.current_time {
+            // The newest row (the usual case) needs no division.
+            return (t == self.current_time).then_some(self.newest);
         }
         let back = (self.current_time - t) / self.seconds_per_row;
         if back >= self.rows as i64 {
