@@ -30,6 +30,8 @@ pub(super) struct Engine {
     /// `timer_event` (see `entry.rs`).
     pub process: Function,
     pub timer: Function,
+    /// The state's instruction budget (a handle on the one in app data).
+    pub budget: InstructionBudget,
     /// Global names that existed before the script ran (not preserved).
     pub initial_globals: HashSet<Vec<u8>>,
     /// Declared last: handles above are dropped before the state.
@@ -120,6 +122,10 @@ impl Sandbox {
             Ok(Engine {
                 process: entry::function(lua, &ctx, "process_message")?,
                 timer: entry::function(lua, &ctx, "timer_event")?,
+                budget: lua
+                    .app_data_ref::<InstructionBudget>()
+                    .map(|b| b.clone())
+                    .unwrap_or_default(),
                 globals,
                 initial_globals,
                 lua: lua.clone(),
@@ -188,7 +194,7 @@ impl Sandbox {
             self.inject_cap(self.max_process_inject),
             0,
         );
-        reset_budget(&engine.lua);
+        engine.budget.reset();
         let r = f.call::<()>(());
         self.counters.max_memory = self.counters.max_memory.max(engine.lua.used_memory());
         if let Err(e) = r {
@@ -274,7 +280,7 @@ impl Sandbox {
         args: impl IntoLuaMulti,
     ) -> Result<(), Terminated> {
         let engine = self.alive()?;
-        reset_budget(&engine.lua);
+        engine.budget.reset();
         let f = if timer { &engine.timer } else { &engine.process };
         let r = f.call::<()>(args);
         let used = engine.lua.used_memory();
