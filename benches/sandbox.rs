@@ -4,6 +4,8 @@
 //!   nginx messages, with Heka's default limits and with none.
 //! - `decoder/*`: a decoder parsing an nginx access line with
 //!   `string.match` and injecting a message of 9 fields.
+//! - `http_status/*`: the shipped `sandboxes/filters/http_status.lua` on
+//!   the same decoded messages, with the default limits and with none.
 //!
 //! Run with `cargo bench --bench sandbox`; figures go to `BENCHMARKS.md`.
 
@@ -158,24 +160,33 @@ fn decoder(c: &mut Criterion) {
 /// Lua state.
 fn shipped_http_status(c: &mut Criterion) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut cfg = SandboxConfig::new(
-        SandboxKind::Filter,
-        "http_status",
-        root.join("sandboxes/filters/http_status.lua"),
-    );
-    cfg.module_directories = vec![root.join("lua_modules")];
-    let mut sb =
-        Sandbox::new(cfg, Box::new(PoolHost(PackPool::new(4)))).expect("http_status loads");
     let packs: Vec<PackRef> = (0..1024).map(decoded).collect();
     let mut group = c.benchmark_group("http_status");
     group.throughput(Throughput::Elements(1));
-    let mut i = 0;
-    group.bench_function("process_message", |b| {
-        b.iter(|| {
-            i = (i + 1) & 1023;
-            black_box(sb.process_message(black_box(&packs[i])))
-        })
-    });
+    for (name, limits) in [("limits_on", true), ("limits_off", false)] {
+        let mut cfg = SandboxConfig::new(
+            SandboxKind::Filter,
+            "http_status",
+            root.join("sandboxes/filters/http_status.lua"),
+        );
+        cfg.module_directories = vec![root.join("lua_modules")];
+        if !limits {
+            cfg.memory_limit = 0;
+            cfg.instruction_limit = 0;
+            cfg.output_limit = 0;
+        }
+        let mut sb =
+            Sandbox::new(cfg, Box::new(PoolHost(PackPool::new(4)))).expect("http_status loads");
+        let mut i = 0;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                i = (i + 1) & 1023;
+                let r = sb.process_message(black_box(&packs[i]));
+                debug_assert_eq!(r, Ok(ProcessStatus::Ok));
+                black_box(r)
+            })
+        });
+    }
     group.finish();
     let (_dir, path) = script("idle.lua", "function process_message() return 0 end");
     let idle = Sandbox::new(

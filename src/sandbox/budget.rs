@@ -8,6 +8,7 @@
 //! a script cannot keep running by catching the error with `pcall`.
 
 use std::cell::Cell;
+use std::rc::Rc;
 
 use mlua::Lua;
 
@@ -18,8 +19,14 @@ pub const HOOK_INTERVAL: u32 = 1000;
 pub const INSTRUCTION_LIMIT_EXCEEDED: &str = "instruction_limit exceeded";
 
 /// Instructions allowed and used in the current entry-point call.
+///
+/// A handle: clones share the same counters, so the host keeps one to
+/// reset the budget before each call without an app-data lookup.
+#[derive(Debug, Clone, Default)]
+pub struct InstructionBudget(Rc<Counters>);
+
 #[derive(Debug, Default)]
-pub struct InstructionBudget {
+struct Counters {
     /// 0 = unlimited.
     limit: Cell<u64>,
     used: Cell<u64>,
@@ -31,36 +38,37 @@ impl InstructionBudget {
     /// A budget of `limit` instructions per call (0 = unlimited).
     pub fn new(limit: u64) -> Self {
         let b = InstructionBudget::default();
-        b.limit.set(limit);
+        b.0.limit.set(limit);
         b
     }
 
     /// Starts a new entry-point call.
     pub fn reset(&self) {
-        self.used.set(0);
-        self.exhausted.set(false);
+        self.0.used.set(0);
+        self.0.exhausted.set(false);
     }
 
     /// Changes the limit (0 = unlimited), e.g. while restoring state.
     pub fn set_limit(&self, limit: u64) {
-        self.limit.set(limit);
+        self.0.limit.set(limit);
     }
 
     /// The configured limit.
     pub fn limit(&self) -> u64 {
-        self.limit.get()
+        self.0.limit.get()
     }
 
     /// Adds `steps`; fails once the limit is passed, and keeps failing.
     pub fn charge(&self, steps: u64) -> Result<(), BudgetExceeded> {
-        let used = self.used.get().saturating_add(steps);
-        self.used.set(used);
-        if used > self.max_used.get() {
-            self.max_used.set(used);
+        let c = &self.0;
+        let used = c.used.get().saturating_add(steps);
+        c.used.set(used);
+        if used > c.max_used.get() {
+            c.max_used.set(used);
         }
-        let limit = self.limit.get();
-        if self.exhausted.get() || (limit > 0 && used > limit) {
-            self.exhausted.set(true);
+        let limit = c.limit.get();
+        if c.exhausted.get() || (limit > 0 && used > limit) {
+            c.exhausted.set(true);
             return Err(BudgetExceeded);
         }
         Ok(())
@@ -68,17 +76,17 @@ impl InstructionBudget {
 
     /// True once the current call has spent its budget.
     pub fn is_exhausted(&self) -> bool {
-        self.exhausted.get()
+        self.0.exhausted.get()
     }
 
     /// Instructions used by the current (or last) call.
     pub fn used(&self) -> u64 {
-        self.used.get()
+        self.0.used.get()
     }
 
     /// Most instructions any call used (Heka's `MaxInstructions`).
     pub fn max_used(&self) -> u64 {
-        self.max_used.get()
+        self.0.max_used.get()
     }
 }
 
@@ -117,6 +125,17 @@ mod tests {
         b.reset();
         assert!(b.charge(1000).is_ok());
         assert!(!b.is_exhausted());
+    }
+
+    #[test]
+    fn clones_share_the_counters() {
+        let b = InstructionBudget::new(1500);
+        let handle = b.clone();
+        assert!(b.charge(1000).is_ok());
+        assert_eq!(b.charge(1000), Err(BudgetExceeded));
+        assert!(handle.is_exhausted() && handle.used() == 2000);
+        handle.reset();
+        assert!(!b.is_exhausted() && b.used() == 0 && b.max_used() == 2000);
     }
 
     #[test]

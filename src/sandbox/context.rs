@@ -150,6 +150,10 @@ pub(crate) struct Context {
     pub encoder: EncoderState,
     /// Scratch message for `decode_message`.
     pub scratch: Message,
+    /// `read_message("raw")` bytes of a pack without a trusted encoding.
+    pub raw: Vec<u8>,
+    /// The results of the last entry-point call.
+    pub returned: super::entry::Returned,
     /// Scratch message that injections are built in before they commit.
     pub build: Message,
     /// Converted field names of `inject_message` tables.
@@ -192,6 +196,8 @@ impl Context {
             decoder: DecoderState::default(),
             encoder: EncoderState::default(),
             scratch: Message::default(),
+            raw: Vec::new(),
+            returned: Default::default(),
             build: Message::default(),
             names: NameCache::default(),
             spare_fields: Vec::new(),

@@ -6,13 +6,14 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use mlua::{IntoLuaMulti, Lua, Table, Value};
+use mlua::{Function, IntoLuaMulti, Lua, Table, Value};
 
 use super::api;
 use super::budget::InstructionBudget;
 use super::compat::rewrite_setfenv;
 use super::config::{SandboxConfig, SandboxKind};
 use super::context::{Context, Current, Shared};
+use super::entry::{self, Message, Status};
 use super::error::{SandboxError, Terminated};
 use super::guard::{InterruptHandle, error_text, is_abort_text};
 use super::host::SandboxHost;
@@ -25,8 +26,12 @@ use crate::message::{PackMut, PackRef, encode_into};
 /// The live Lua side of a sandbox (dropped on termination).
 pub(super) struct Engine {
     pub globals: Table,
-    pub process_key: mlua::LuaString,
-    pub timer_key: mlua::LuaString,
+    /// Entry functions calling the globals `process_message` and
+    /// `timer_event` (see `entry.rs`).
+    pub process: Function,
+    pub timer: Function,
+    /// The state's instruction budget (a handle on the one in app data).
+    pub budget: InstructionBudget,
     /// Global names that existed before the script ran (not preserved).
     pub initial_globals: HashSet<Vec<u8>>,
     /// Declared last: handles above are dropped before the state.
@@ -115,8 +120,12 @@ impl Sandbox {
                 }
             }
             Ok(Engine {
-                process_key: lua.create_string("process_message")?,
-                timer_key: lua.create_string("timer_event")?,
+                process: entry::function(lua, &ctx, "process_message")?,
+                timer: entry::function(lua, &ctx, "timer_event")?,
+                budget: lua
+                    .app_data_ref::<InstructionBudget>()
+                    .map(|b| b.clone())
+                    .unwrap_or_default(),
                 globals,
                 initial_globals,
                 lua: lua.clone(),
@@ -185,7 +194,7 @@ impl Sandbox {
             self.inject_cap(self.max_process_inject),
             0,
         );
-        reset_budget(&engine.lua);
+        engine.budget.reset();
         let r = f.call::<()>(());
         self.counters.max_memory = self.counters.max_memory.max(engine.lua.used_memory());
         if let Err(e) = r {
@@ -262,27 +271,24 @@ impl Sandbox {
         Terminated::new(text)
     }
 
-    /// Calls global function `fname`, returning its first two results.
+    /// Calls global function `fname`; its first two results are left in
+    /// `Context::returned`.
     fn call_entry(
         &mut self,
         fname: &str,
         timer: bool,
         args: impl IntoLuaMulti,
-    ) -> Result<(Value, Value), Terminated> {
+    ) -> Result<(), Terminated> {
         let engine = self.alive()?;
-        reset_budget(&engine.lua);
-        let key = if timer { &engine.timer_key } else { &engine.process_key };
-        let f = match engine.globals.raw_get::<Value>(key) {
-            Ok(Value::Function(f)) => f,
-            _ => return Err(self.terminate(format!("{fname}() function was not found"))),
-        };
-        let r = f.call::<(Value, Value)>(args);
+        engine.budget.reset();
+        let f = if timer { &engine.timer } else { &engine.process };
+        let r = f.call::<()>(args);
         let used = engine.lua.used_memory();
         if used > self.counters.max_memory {
             self.counters.max_memory = used;
         }
         match r {
-            Ok(v) => Ok(v),
+            Ok(()) => Ok(()),
             Err(e) => {
                 let text = format!("{fname}() {}", error_text(&e));
                 if is_abort_text(&text) {
@@ -293,27 +299,35 @@ impl Sandbox {
         }
     }
 
-    /// Reads `status[, message]`; a malformed pair terminates.
-    fn status(
-        &mut self,
-        fname: &str,
-        (status, message): (Value, Value),
-    ) -> Result<(i32, Option<String>), Terminated> {
-        let code = match status {
-            Value::Integer(i) => i.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32,
-            Value::Number(f) if f.is_finite() => {
-                f.trunc().clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32
-            }
-            _ => return Err(self.terminate(format!("{fname}() must return a numeric status code"))),
+    /// Reads the `status[, message]` the entry point returned; a malformed
+    /// pair terminates.
+    fn status(&mut self, fname: &str) -> Result<(i32, Option<String>), Terminated> {
+        let (code, message) = {
+            let c = self.ctx.borrow();
+            let r = &c.returned;
+            let code = match r.status {
+                Status::Integer(i) => {
+                    Some(i.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32)
+                }
+                Status::Number(f) if f.is_finite() => {
+                    Some(f.trunc().clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32)
+                }
+                _ => None,
+            };
+            let message = match r.message {
+                Message::Nil => Some(None),
+                Message::String => Some(Some(String::from_utf8_lossy(&r.text).into_owned())),
+                Message::Other => None,
+            };
+            (code, message)
         };
-        let message = match message {
-            Value::Nil => None,
-            Value::String(s) => Some(s.to_string_lossy()),
-            _ => {
-                return Err(
-                    self.terminate(format!("{fname}() must return a nil or string error message"))
-                );
-            }
+        let Some(code) = code else {
+            return Err(self.terminate(format!("{fname}() must return a numeric status code")));
+        };
+        let Some(message) = message else {
+            return Err(
+                self.terminate(format!("{fname}() must return a nil or string error message"))
+            );
         };
         Ok((code, message))
     }
@@ -357,7 +371,8 @@ impl Sandbox {
         let started = self.counters.process.start(self.sample_every);
         let r = self.call_entry("process_message", false, args);
         self.counters.process.finish(started);
-        let (code, message) = self.status("process_message", r?)?;
+        r?;
+        let (code, message) = self.status("process_message")?;
         if code < 0 {
             self.counters.process_message_failures += 1;
         }

@@ -18,6 +18,7 @@
 mod inject;
 mod payload;
 pub(crate) mod read;
+mod read_message;
 mod table;
 mod table_raw;
 mod write;
@@ -34,7 +35,7 @@ pub(crate) fn register(lua: &Lua, ctx: &Shared, kind: SandboxKind) -> mlua::Resu
     set(lua, ctx, "read_config", read::read_config)?;
     set(lua, ctx, "decode_message", read::decode_message)?;
     if kind != SandboxKind::Input {
-        set(lua, ctx, "read_message", read::read_message)?;
+        lua.globals().raw_set("read_message", read_message::function(lua, ctx)?)?;
         set(lua, ctx, "read_next_field", |lua, c, ()| read::read_next_field(lua, c))?;
     }
     if kind != SandboxKind::Output {

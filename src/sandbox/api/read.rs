@@ -1,4 +1,5 @@
-//! Reading: `read_message`, `read_next_field`, `read_config` and
+//! Reading: `read_message` (its lookup; the Lua function is a raw C
+//! function in `read_message.rs`), `read_next_field`, `read_config` and
 //! `decode_message` (Heka §4.3).
 //!
 //! `read_message` reads the current pack in place; nothing is serialized.
@@ -9,7 +10,8 @@ use mlua::{Lua, MultiValue, Table, Value};
 
 use super::super::context::{Shared, borrow};
 use super::super::guard::lua_error;
-use crate::message::{Field, Message, Scalar, decode_into, uuid};
+use super::super::modules::args::{Arg, with_arg};
+use crate::message::{Field, Message, Pack, Scalar, decode_into, encode_into, uuid};
 
 /// A non-negative index argument (`nil` = 0).
 pub(crate) fn index_arg(
@@ -19,23 +21,23 @@ pub(crate) fn index_arg(
     pos: usize,
     what: &str,
 ) -> mlua::Result<usize> {
-    let n = match v {
-        Value::Nil => return Ok(0),
-        Value::Integer(i) => *i,
-        Value::Number(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => *f as i64,
+    with_arg(v, |a| index_value(a, func, pos, what)).map_err(|msg| lua_error(lua, msg))
+}
+
+/// [`index_arg`] of an [`Arg`]; the error is the text without position.
+pub(crate) fn index_value(a: Arg, func: &str, pos: usize, what: &str) -> Result<usize, String> {
+    let n = match a {
+        Arg::Nil => return Ok(0),
+        Arg::Integer(i) => i,
+        Arg::Number(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => f as i64,
         other => {
-            return Err(lua_error(
-                lua,
-                format!(
-                    "bad argument #{pos} to '{func}' (number expected, got {})",
-                    other.type_name()
-                ),
+            return Err(format!(
+                "bad argument #{pos} to '{func}' (number expected, got {})",
+                other.type_name()
             ));
         }
     };
-    usize::try_from(n).map_err(|_| {
-        lua_error(lua, format!("bad argument #{pos} to '{func}' ({what} must be >= 0)"))
-    })
+    usize::try_from(n).map_err(|_| format!("bad argument #{pos} to '{func}' ({what} must be >= 0)"))
 }
 
 /// The field name in `Fields[name]`.
@@ -59,58 +61,70 @@ fn nth_field<'m>(m: &'m Message, name: &[u8], fi: usize) -> Option<&'m Field> {
     m.fields.iter().filter(|f| f.name.as_bytes() == name).nth(fi)
 }
 
-fn header(lua: &Lua, m: &Message, var: &[u8]) -> mlua::Result<Value> {
-    let bytes = |b: &[u8]| lua.create_string(b).map(Value::String);
-    Ok(match var {
-        b"Type" => bytes(&m.msg_type)?,
-        b"Logger" => bytes(&m.logger)?,
-        b"Payload" => bytes(&m.payload)?,
-        b"EnvVersion" => bytes(&m.env_version)?,
-        b"Hostname" => bytes(&m.hostname)?,
-        b"Uuid" => {
-            let mut buf = [0; uuid::TEXT_LEN];
-            bytes(uuid::format_into(&m.uuid, &mut buf).as_bytes())?
-        }
-        b"Timestamp" => Value::Integer(m.timestamp),
-        b"Severity" => m.severity.map_or(Value::Nil, |s| Value::Integer(i64::from(s))),
-        b"Pid" => m.pid.map_or(Value::Nil, |p| Value::Integer(i64::from(p))),
-        _ => Value::Nil,
-    })
+/// What `read_message` returns, borrowed from the message (or a buffer).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Read<'m> {
+    Nil,
+    /// A Lua string.
+    Bytes(&'m [u8]),
+    Integer(i64),
+    Number(f64),
+    Boolean(bool),
 }
 
-/// `read_message(variable [, field_index [, array_index]])`.
-pub(crate) fn read_message(
-    lua: &Lua,
-    ctx: &Shared,
-    (var, fi, ai): (Value, Value, Value),
-) -> mlua::Result<Value> {
-    let Value::String(var) = var else {
-        return Err(lua_error(
-            lua,
-            format!("bad argument #1 to 'read_message' (string expected, got {})", var.type_name()),
-        ));
-    };
-    let fi = index_arg(lua, &fi, "read_message", 2, "field index")?;
-    let ai = index_arg(lua, &ai, "read_message", 3, "array index")?;
-    let var = var.as_bytes();
-    let c = borrow(lua, ctx)?;
-    let Some(pack) = c.current.pack() else { return Ok(Value::Nil) };
+impl<'m> From<Scalar<'m>> for Read<'m> {
+    /// Empty bytes are nil, as Heka.
+    fn from(s: Scalar<'m>) -> Self {
+        match s {
+            Scalar::String(b) => Read::Bytes(b),
+            Scalar::Bytes([]) => Read::Nil,
+            Scalar::Bytes(b) => Read::Bytes(b),
+            Scalar::Integer(i) => Read::Integer(i),
+            Scalar::Double(d) => Read::Number(d),
+            Scalar::Bool(b) => Read::Boolean(b),
+        }
+    }
+}
+
+/// `read_message(var, fi, ai)` on `pack`. The text UUID is written into
+/// `uuid_text`, and `raw` holds a fresh encoding when the pack has no
+/// trusted protobuf bytes.
+pub(crate) fn read<'m>(
+    pack: &'m Pack,
+    var: &[u8],
+    fi: usize,
+    ai: usize,
+    uuid_text: &'m mut [u8; uuid::TEXT_LEN],
+    raw: &'m mut Vec<u8>,
+) -> Read<'m> {
     let m = &pack.message;
-    if let Some(name) = field_name(&var) {
-        return match nth_field(m, name, fi).and_then(|f| f.value.get(ai)) {
-            Some(s) => scalar_value(lua, s),
-            None => Ok(Value::Nil),
-        };
+    if let Some(name) = field_name(var) {
+        return nth_field(m, name, fi).and_then(|f| f.value.get(ai)).map_or(Read::Nil, Read::from);
     }
-    if &var[..] == b"raw" {
-        let raw = pack.msg_bytes();
-        return if raw.is_empty() {
-            Ok(Value::Nil)
-        } else {
-            Ok(Value::String(lua.create_string(&*raw)?))
-        };
+    let bytes = |b: &'m [u8]| Read::Bytes(b);
+    match var {
+        b"Type" => bytes(&m.msg_type),
+        b"Logger" => bytes(&m.logger),
+        b"Payload" => bytes(&m.payload),
+        b"EnvVersion" => bytes(&m.env_version),
+        b"Hostname" => bytes(&m.hostname),
+        b"Uuid" => bytes(uuid::format_into(&m.uuid, uuid_text).as_bytes()),
+        b"Timestamp" => Read::Integer(m.timestamp),
+        b"Severity" => m.severity.map_or(Read::Nil, |s| Read::Integer(i64::from(s))),
+        b"Pid" => m.pid.map_or(Read::Nil, |p| Read::Integer(i64::from(p))),
+        b"raw" => {
+            let b = match pack.trusted_bytes() {
+                Some(b) => b,
+                None => {
+                    raw.clear();
+                    encode_into(m, raw);
+                    raw
+                }
+            };
+            if b.is_empty() { Read::Nil } else { Read::Bytes(b) }
+        }
+        _ => Read::Nil,
     }
-    header(lua, m, &var)
 }
 
 /// `read_next_field()` → `value_type, name, value, representation, count`,

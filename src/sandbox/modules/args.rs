@@ -1,8 +1,66 @@
 //! Argument checks shared by the native modules, with Lua's own wording
 //! (`bad argument #2 to 'add' (number expected, got nil)`) so scripts see
 //! the errors they saw under Heka.
+//!
+//! The number checks work on an [`Arg`], a borrowed view of one argument,
+//! so that the mlua functions (from a [`Value`]) and the raw C functions
+//! (from the Lua stack, `sandbox/raw.rs`) share one implementation.
 
 use mlua::{Error, Result, Value};
+
+/// One Lua argument as the checks see it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Arg<'a> {
+    /// `nil` or absent.
+    Nil,
+    Boolean(bool),
+    Integer(i64),
+    Number(f64),
+    String(&'a [u8]),
+    /// Any other type, with Lua's name for it (`lua_typename`: `table`,
+    /// `userdata`) and mlua's (`Value::type_name`: `lightuserdata`,
+    /// `error`).
+    Other {
+        lua: &'static str,
+        mlua: &'static str,
+    },
+}
+
+impl Arg<'_> {
+    /// Lua's name for the type (`lua_typename`); integers and floats are
+    /// both `number`.
+    pub fn lua_type_name(&self) -> &'static str {
+        match self {
+            Arg::Nil => "nil",
+            Arg::Boolean(_) => "boolean",
+            Arg::Integer(_) | Arg::Number(_) => "number",
+            Arg::String(_) => "string",
+            Arg::Other { lua, .. } => lua,
+        }
+    }
+
+    /// mlua's name for the type (`Value::type_name`), which tells
+    /// `integer` from `number`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Arg::Integer(_) => "integer",
+            Arg::Other { mlua, .. } => mlua,
+            other => other.lua_type_name(),
+        }
+    }
+}
+
+/// Calls `f` with the [`Arg`] view of `v`.
+pub fn with_arg<R>(v: &Value, f: impl FnOnce(Arg<'_>) -> R) -> R {
+    match v {
+        Value::Nil => f(Arg::Nil),
+        Value::Boolean(b) => f(Arg::Boolean(*b)),
+        Value::Integer(i) => f(Arg::Integer(*i)),
+        Value::Number(n) => f(Arg::Number(*n)),
+        Value::String(s) => f(Arg::String(&s.as_bytes())),
+        other => f(Arg::Other { lua: lua_type_name(other), mlua: other.type_name() }),
+    }
+}
 
 /// Lua's name for the type of `v` (`lua_typename`): light userdata and
 /// errors are plain `userdata`, integers and floats are `number`.
@@ -24,31 +82,40 @@ pub fn arg_error(pos: usize, fname: &str, msg: impl std::fmt::Display) -> Error 
     Error::runtime(format!("bad argument #{pos} to '{fname}' ({msg})"))
 }
 
-fn type_error(pos: usize, fname: &str, expected: &str, got: &Value) -> Error {
-    let got = if matches!(got, Value::Nil) { "no value" } else { lua_type_name(got) };
+fn type_error(pos: usize, fname: &str, expected: &str, got: &Arg) -> Error {
+    let got = if matches!(got, Arg::Nil) { "no value" } else { got.lua_type_name() };
     arg_error(pos, fname, format!("{expected} expected, got {got}"))
 }
 
 /// A number argument; numeric strings are converted as Lua does.
 pub fn check_number(v: &Value, pos: usize, fname: &str) -> Result<f64> {
-    match v {
-        Value::Integer(i) => Ok(*i as f64),
-        Value::Number(n) => Ok(*n),
-        Value::String(s) => s
-            .to_str()
+    with_arg(v, |a| number_arg(a, pos, fname))
+}
+
+/// [`check_number`] of an [`Arg`].
+pub fn number_arg(a: Arg, pos: usize, fname: &str) -> Result<f64> {
+    match a {
+        Arg::Integer(i) => Ok(i as f64),
+        Arg::Number(n) => Ok(n),
+        Arg::String(s) => std::str::from_utf8(s)
             .ok()
             .and_then(|s| s.trim().parse::<f64>().ok())
-            .ok_or_else(|| type_error(pos, fname, "number", v)),
-        _ => Err(type_error(pos, fname, "number", v)),
+            .ok_or_else(|| type_error(pos, fname, "number", &a)),
+        _ => Err(type_error(pos, fname, "number", &a)),
     }
 }
 
 /// An integer argument: an integer, or a float with an exact integer value.
 pub fn check_integer(v: &Value, pos: usize, fname: &str) -> Result<i64> {
-    match v {
-        Value::Integer(i) => Ok(*i),
+    with_arg(v, |a| integer_arg(a, pos, fname))
+}
+
+/// [`check_integer`] of an [`Arg`].
+pub fn integer_arg(a: Arg, pos: usize, fname: &str) -> Result<i64> {
+    match a {
+        Arg::Integer(i) => Ok(i),
         _ => {
-            let n = check_number(v, pos, fname)?;
+            let n = number_arg(a, pos, fname)?;
             if n.fract() == 0.0 && n >= -(2f64.powi(63)) && n < 2f64.powi(63) {
                 Ok(n as i64)
             } else {
@@ -60,10 +127,15 @@ pub fn check_integer(v: &Value, pos: usize, fname: &str) -> Result<i64> {
 
 /// A timestamp in nanoseconds: integers exactly, floats (`1e9`) truncated.
 pub fn check_ns(v: &Value, pos: usize, fname: &str) -> Result<i64> {
-    match v {
-        Value::Integer(i) => Ok(*i),
+    with_arg(v, |a| ns_arg(a, pos, fname))
+}
+
+/// [`check_ns`] of an [`Arg`].
+pub fn ns_arg(a: Arg, pos: usize, fname: &str) -> Result<i64> {
+    match a {
+        Arg::Integer(i) => Ok(i),
         _ => {
-            let n = check_number(v, pos, fname)?;
+            let n = number_arg(a, pos, fname)?;
             if n.is_nan() {
                 return Err(arg_error(pos, fname, "time must be a number"));
             }
@@ -81,7 +153,7 @@ pub fn check_string(v: &Value, pos: usize, fname: &str) -> Result<Vec<u8>> {
         Value::Number(n) => {
             Ok(crate::sandbox::modules::luatext::lua_number_string(*n).into_bytes())
         }
-        _ => Err(type_error(pos, fname, "string", v)),
+        _ => Err(with_arg(v, |a| type_error(pos, fname, "string", &a))),
     }
 }
 
@@ -90,7 +162,7 @@ pub fn opt_boolean(v: &Value, pos: usize, fname: &str, default: bool) -> Result<
     match v {
         Value::Nil => Ok(default),
         Value::Boolean(b) => Ok(*b),
-        _ => Err(type_error(pos, fname, "boolean", v)),
+        _ => Err(with_arg(v, |a| type_error(pos, fname, "boolean", &a))),
     }
 }
 

@@ -2,20 +2,60 @@
 //! sandboxed scripts (`circular_buffer.new(rows, columns, seconds_per_row
 //! [, enable_delta])` and its methods), with its `cbuf`/`cbufd` outputs and
 //! preservation.
+//!
+//! `add`, `set` and `get` run for every message in scripts like
+//! `http_status.lua`, so they are raw Lua C functions (`raw.rs`); the other
+//! methods are mlua methods below.
 
 mod cells;
+mod raw;
 mod stats;
 mod text;
 
+use std::cell::{Ref, RefCell, RefMut};
+use std::rc::Rc;
+
 use mlua::{AnyUserData, Lua, MultiValue, Result, Table, UserData, UserDataMethods, Value};
 
-pub use self::cells::{Aggregation, CbufError, CircularBuffer, Format, Header};
+pub use self::cells::{Aggregation, CbufError, Cells, Format, Header};
 use self::stats::{ComputeFn, compute, mann_whitney_u};
 use crate::sandbox::budget;
 use crate::sandbox::limits::check_memory;
 use crate::sandbox::modules::args::{
-    arg_error, check_integer, check_ns, check_number, check_string, opt_boolean,
+    arg_error, check_integer, check_ns, check_string, opt_boolean,
 };
+
+/// The `circular_buffer` userdata. Its [`Cells`] sit behind an
+/// `Rc<RefCell>`, at an address that does not move, so that the raw `add`,
+/// `set` and `get` can reach them from a pointer kept in the userdata
+/// (`raw.rs`); every path borrows them through the same `RefCell`.
+pub struct CircularBuffer(Rc<RefCell<Cells>>);
+
+impl CircularBuffer {
+    fn cells(&self) -> Result<Ref<'_, Cells>> {
+        self.0.try_borrow().map_err(|_| mlua::Error::UserDataBorrowError)
+    }
+
+    fn cells_mut(&self) -> Result<RefMut<'_, Cells>> {
+        self.0.try_borrow_mut().map_err(|_| mlua::Error::UserDataBorrowMutError)
+    }
+
+    /// The output hook: see [`Cells::write_output`].
+    pub fn write_output(&mut self, out: &mut Vec<u8>) {
+        self.0
+            .try_borrow_mut()
+            .unwrap_or_else(|_| unreachable!("no method keeps the cells borrowed when it returns"))
+            .write_output(out);
+    }
+
+    /// The preservation hook: see [`Cells::preservation_script`].
+    pub fn preservation_script(&self, qualified_name: &str, out: &mut String) {
+        self.0
+            .try_borrow()
+            .unwrap_or_else(|_| unreachable!("no method keeps the cells borrowed when it returns"))
+            .preservation_script(qualified_name, out);
+    }
+}
 
 /// The most cells (values plus deltas) one buffer may hold: 512 MiB.
 const MAX_CELLS: usize = 1 << 26;
@@ -28,8 +68,12 @@ fn opt_arg(args: &MultiValue, pos: usize) -> Option<Value> {
     args.get(pos - 1).filter(|v| !v.is_nil()).cloned()
 }
 
-fn check_column(cb: &CircularBuffer, args: &MultiValue, pos: usize, fname: &str) -> Result<usize> {
-    let c = check_integer(&arg(args, pos), pos, fname)?;
+fn check_column(cb: &Cells, args: &MultiValue, pos: usize, fname: &str) -> Result<usize> {
+    column(cb, check_integer(&arg(args, pos), pos, fname)?, pos, fname)
+}
+
+/// The 0-based index of 1-based column `c`, checked.
+fn column(cb: &Cells, c: i64, pos: usize, fname: &str) -> Result<usize> {
     if c < 1 || c > cb.columns as i64 {
         return Err(arg_error(pos, fname, "column out of range"));
     }
@@ -68,7 +112,7 @@ fn option<T: Copy>(
     )
 }
 
-fn new_buffer(lua: &Lua, args: MultiValue) -> Result<CircularBuffer> {
+fn new_buffer(lua: &Lua, args: MultiValue) -> Result<Cells> {
     let fname = "new";
     if !(3..=4).contains(&args.len()) {
         return Err(arg_error(0, fname, "incorrect number of arguments"));
@@ -95,38 +139,26 @@ fn new_buffer(lua: &Lua, args: MultiValue) -> Result<CircularBuffer> {
         .filter(|&n| n <= MAX_CELLS)
         .ok_or_else(too_big)?;
     check_memory(lua, cells * 8 + columns as usize * 32)?;
-    CircularBuffer::new(rows as usize, columns as usize, spr, delta).ok_or_else(too_big)
+    Cells::new(rows as usize, columns as usize, spr, delta).ok_or_else(too_big)
 }
 
 /// Opens the `circular_buffer` module and returns its table.
 pub fn open(lua: &Lua) -> Result<Table> {
+    raw::install(lua)?;
     let t = lua.create_table()?;
-    t.set("new", lua.create_function(|lua, args: MultiValue| new_buffer(lua, args))?)?;
+    t.set(
+        "new",
+        lua.create_function(|lua, args: MultiValue| raw::create(lua, new_buffer(lua, args)?))?,
+    )?;
     Ok(t)
 }
 
 impl UserData for CircularBuffer {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method_mut("add", |_, cb, args: MultiValue| {
-            let ns = check_ns(&arg(&args, 1), 1, "add")?;
-            let col = check_column(cb, &args, 2, "add")?;
-            let v = check_number(&arg(&args, 3), 3, "add")?;
-            Ok(cb.add(ns, col, v)?)
-        });
-        methods.add_method_mut("set", |_, cb, args: MultiValue| {
-            let ns = check_ns(&arg(&args, 1), 1, "set")?;
-            let col = check_column(cb, &args, 2, "set")?;
-            let v = check_number(&arg(&args, 3), 3, "set")?;
-            Ok(cb.set(ns, col, v)?)
-        });
-        methods.add_method("get", |_, cb, args: MultiValue| {
-            let ns = check_ns(&arg(&args, 1), 1, "get")?;
-            let col = check_column(cb, &args, 2, "get")?;
-            Ok(cb.get(ns, col))
-        });
         methods.add_method("compute", |lua, cb, args: MultiValue| {
+            let cb = cb.cells()?;
             let f = option(&arg(&args, 1), 1, "compute", None, &ComputeFn::ALL)?;
-            let col = check_column(cb, &args, 2, "compute")?;
+            let col = check_column(&cb, &args, 2, "compute")?;
             let (start, end) = range_args(&args, 3, "compute")?;
             let Some(values) = cb.range(col, start, end) else {
                 return Ok((None, None));
@@ -136,8 +168,9 @@ impl UserData for CircularBuffer {
             Ok((Some(result), Some(count as i64)))
         });
         methods.add_method("mannwhitneyu", |lua, cb, args: MultiValue| {
+            let cb = cb.cells()?;
             let fname = "mannwhitneyu";
-            let col = check_column(cb, &args, 1, fname)?;
+            let col = check_column(&cb, &args, 1, fname)?;
             for pos in 2..=5 {
                 check_ns(&arg(&args, pos), pos, fname)?;
             }
@@ -153,11 +186,12 @@ impl UserData for CircularBuffer {
                 None => (None, None),
             })
         });
-        methods.add_method("current_time", |_, cb, ()| Ok(cb.current_time_ns()));
-        methods.add_method("get_configuration", |_, cb, ()| Ok(cb.configuration()));
+        methods.add_method("current_time", |_, cb, ()| Ok(cb.cells()?.current_time_ns()));
+        methods.add_method("get_configuration", |_, cb, ()| Ok(cb.cells()?.configuration()));
         methods.add_method_mut("set_header", |_, cb, args: MultiValue| {
+            let mut cb = cb.cells_mut()?;
             let fname = "set_header";
-            let col = check_column(cb, &args, 1, fname)?;
+            let col = check_column(&cb, &args, 1, fname)?;
             let name = check_string(&arg(&args, 2), 2, fname)?;
             let unit = match opt_arg(&args, 3) {
                 Some(v) => check_string(&v, 3, fname)?,
@@ -170,18 +204,19 @@ impl UserData for CircularBuffer {
             Ok(col as i64 + 1)
         });
         methods.add_method("get_header", |_, cb, args: MultiValue| {
-            let h = cb.header(check_column(cb, &args, 1, "get_header")?);
+            let cb = cb.cells()?;
+            let h = cb.header(check_column(&cb, &args, 1, "get_header")?);
             Ok((h.name.clone(), h.unit.clone(), h.aggregation.name()))
         });
         methods.add_function("format", |_, (ud, v): (AnyUserData, Value)| {
             let format =
                 option(&v, 1, "format", None, &[("cbuf", Format::Cbuf), ("cbufd", Format::Cbufd)])?;
-            ud.borrow_mut::<CircularBuffer>()?.format = format;
+            ud.borrow_mut::<CircularBuffer>()?.cells_mut()?.format = format;
             Ok(ud)
         });
         methods.add_method_mut("fromstring", |_, cb, v: Value| {
             let text = check_string(&v, 1, "fromstring")?;
-            Ok(cb.fromstring(&text)?)
+            Ok(cb.cells_mut()?.fromstring(&text)?)
         });
     }
 }

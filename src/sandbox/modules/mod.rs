@@ -13,7 +13,7 @@ pub mod circular_buffer;
 pub mod cjson;
 pub mod hyperloglog;
 
-mod args;
+pub(crate) mod args;
 mod base64;
 pub(super) mod luatext;
 mod xxh64;

@@ -118,6 +118,88 @@ fn argument_errors() {
 }
 
 #[test]
+fn argument_errors_name_the_type_and_the_calling_line() {
+    let got = |t: &str| format!("(number expected, got {t})");
+    for (call, line, expected) in [
+        ("read_message(5)", 2, "#1 to 'read_message' (string expected, got integer)".to_string()),
+        ("read_message(1.5)", 2, "#1 to 'read_message' (string expected, got number)".into()),
+        ("read_message({})", 2, "#1 to 'read_message' (string expected, got table)".into()),
+        ("read_message('Type', true)", 2, format!("#2 to 'read_message' {}", got("boolean"))),
+        ("read_message('Type', 1.5)", 2, format!("#2 to 'read_message' {}", got("number"))),
+        ("read_message('Type', 1e16)", 2, format!("#2 to 'read_message' {}", got("number"))),
+        (
+            "read_message('Type', 0, string.len)",
+            2,
+            format!("#3 to 'read_message' {}", got("function")),
+        ),
+        // Called by pcall or inside a coroutine: the script's line.
+        (
+            "local ok, e = pcall(read_message, 5)\nerror(e, 0)",
+            2,
+            "#1 to 'read_message' (string expected, got integer)".into(),
+        ),
+        (
+            "local co = coroutine.wrap(function()\n\nread_message('x', -2)\nend)\nco()",
+            4,
+            "#2 to 'read_message' (field index must be >= 0)".into(),
+        ),
+    ] {
+        let (mut sb, _h, _s) = start(
+            SandboxKind::Filter,
+            &format!("function process_message()\n{call}\nreturn 0 end"),
+        );
+        let err = sb.process_message(&test_pack()).unwrap_err();
+        let tail = format!("script.lua:{line}: bad argument {expected}");
+        assert!(err.message.starts_with("process_message() "), "{call}: {}", err.message);
+        assert!(err.message.ends_with(&tail), "{call}: {} (want {tail})", err.message);
+    }
+}
+
+#[test]
+fn index_arguments_and_kinds() {
+    let checks = r#"
+        assert(read_message("Fields[foo]", 1.0) == "alternate")
+        assert(read_message("Fields[int]", nil, 1) == 1024)
+        assert(read_message("Fields[int]", 0.0, 1.0) == 1024)
+        assert(read_message("Fields[foo]", 5) == nil and read_message("Fields[int]", 0, 5) == nil)
+        assert(read_message("Payload", 3, 3) == "Test Payload")
+        assert(read_message("Fields[bytes]", 0, 0, "extra") == "data")
+        assert(read_message("Timestamp") == 1392050801123456789)
+        assert(read_message("Uuid") == "550e8400-e29b-41d4-a716-446655440000")
+        "#;
+    check(SandboxKind::Filter, checks);
+    check(SandboxKind::Decoder, checks);
+}
+
+#[test]
+fn raw_bytes_trusted_or_encoded() {
+    let bytes = encode(&test_message());
+    let src = format!(
+        "local want = {}
+         function process_message() assert(read_message('raw') == want) return 0 end",
+        crate::sandbox::preserve::quote(&bytes)
+    );
+    let (mut sb, _h, _s) = start(SandboxKind::Filter, &src);
+    let mut trusted = PackMut::from_message(test_message());
+    trusted.encode_bytes();
+    assert_eq!(sb.process_message(&trusted.freeze()), Ok(ProcessStatus::Ok));
+    assert_eq!(sb.process_message(&test_pack()), Ok(ProcessStatus::Ok), "encoded on demand");
+}
+
+#[test]
+fn strings_read_count_against_the_memory_limit() {
+    let s =
+        script("function process_message() local ok = pcall(read_message, 'Payload') return 0 end");
+    let mut cfg = config(SandboxKind::Filter, &s);
+    cfg.memory_limit = 1 << 20;
+    let (mut sb, _h, _s) = start_with(cfg, s);
+    let mut m = test_message();
+    m.payload = vec![b'x'; 2 << 20];
+    let err = sb.process_message(&PackMut::from_message(m).freeze()).unwrap_err();
+    assert_eq!(err.message, "process_message() not enough memory");
+}
+
+#[test]
 fn read_next_field_iterates_all_fields() {
     check(
         SandboxKind::Filter,

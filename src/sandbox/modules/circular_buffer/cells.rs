@@ -93,10 +93,12 @@ impl From<CbufError> for mlua::Error {
 
 const NS_PER_SEC: i64 = 1_000_000_000;
 
-/// A circular buffer (the `circular_buffer` userdata). Scripts change it
-/// through its Lua methods, which check columns and arguments; the host
-/// reads it with `write_output`, `preservation_script` and `state_string`.
-pub struct CircularBuffer {
+/// A circular buffer's data (the `circular_buffer` userdata,
+/// [`CircularBuffer`](super::CircularBuffer), holds it). Scripts change it
+/// through the userdata's Lua methods, which check columns and arguments;
+/// the host reads it with `write_output`, `preservation_script` and
+/// `state_string`.
+pub struct Cells {
     pub(super) rows: usize,
     pub(super) columns: usize,
     pub(super) seconds_per_row: i64,
@@ -113,9 +115,9 @@ pub struct CircularBuffer {
     pub(super) format: Format,
 }
 
-impl fmt::Debug for CircularBuffer {
+impl fmt::Debug for Cells {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CircularBuffer")
+        f.debug_struct("Cells")
             .field("rows", &self.rows)
             .field("columns", &self.columns)
             .field("seconds_per_row", &self.seconds_per_row)
@@ -132,7 +134,7 @@ pub(super) fn nan_vec(n: usize) -> Option<Vec<f64>> {
     Some(v)
 }
 
-impl CircularBuffer {
+impl Cells {
     /// An empty buffer whose newest row starts at `(rows - 1) *
     /// seconds_per_row`, so that the first row is at time 0. Arguments are
     /// checked by the caller (rows > 1, columns > 0, seconds_per_row > 0);
@@ -153,7 +155,7 @@ impl CircularBuffer {
                 aggregation: Aggregation::Sum,
             })
             .collect();
-        Some(CircularBuffer {
+        Some(Cells {
             rows,
             columns,
             seconds_per_row,
@@ -199,8 +201,9 @@ impl CircularBuffer {
 
     /// Ring index of the row starting at `t`, if it is in the window.
     pub(super) fn row_of(&self, t: i64) -> Option<usize> {
-        if t > self.current_time {
-            return None;
+        if t >= self.current_time {
+            // The newest row (the usual case) needs no division.
+            return (t == self.current_time).then_some(self.newest);
         }
         let back = (self.current_time - t) / self.seconds_per_row;
         if back >= self.rows as i64 {

@@ -262,7 +262,7 @@ fn preservation_round_trip() {
     .unwrap();
     let (script, fresh) = roundtrip(&lua, "stats");
     let ud: AnyUserData = lua.globals().get("stats").unwrap();
-    let before = ud.borrow::<CircularBuffer>().unwrap().state_string();
+    let before = ud.borrow::<CircularBuffer>().unwrap().cells().unwrap().state_string();
     assert!(
         script.starts_with(
             "if _G[\"stats\"] == nil then _G[\"stats\"] = circular_buffer.new(4, 3, 60, true) end\n\
@@ -274,6 +274,7 @@ fn preservation_round_trip() {
     let state = |l: &Lua| {
         let ud: AnyUserData = l.globals().get("stats").unwrap();
         let cb = ud.borrow::<CircularBuffer>().unwrap();
+        let cb = cb.cells().unwrap();
         (
             cb.state_string(),
             (0..3).map(|c| cb.header(c).clone()).collect::<Vec<_>>(),
@@ -322,4 +323,68 @@ fn heka_preserved_data_loads() {
     check(&lua, "return odd:get(0, 1) == 5 and odd:get(1e9, 1) == 6");
     lua.load("odd:format('cbufd')").exec().unwrap();
     assert!(output(&lua, "odd").ends_with("]}\n0\t3\n"));
+}
+
+/// The error text a script would see (no traceback, no mlua decoration).
+fn text(lua: &Lua, code: &str) -> String {
+    crate::sandbox::error_text(&lua.load(code).exec().unwrap_err())
+}
+
+#[test]
+fn add_set_get_check_self_then_arguments() {
+    let lua = lua();
+    let bloom = crate::sandbox::modules::bloom_filter::open(&lua).unwrap();
+    lua.globals().set("bloom_filter", bloom).unwrap();
+    lua.load("cb = circular_buffer.new(2, 2, 1) add, set, get = cb.add, cb.set, cb.get")
+        .exec()
+        .unwrap();
+    let bad_self = |m: &str, why: &str| format!("bad argument #1 to 'CircularBuffer.{m}' ({why})");
+    let not_ud = |t: &str| {
+        format!("error converting Lua {t} to userdata (expected userdata of type 'CircularBuffer')")
+    };
+    let cases = [
+        ("add()", bad_self("add", "error converting Lua missing argument to userdata")),
+        ("set(5, 0, 1, 1)", bad_self("set", &not_ud("number"))),
+        ("get({}, 0, 1)", bad_self("get", &not_ud("table"))),
+        ("get(nil, 0, 1)", bad_self("get", &not_ud("nil"))),
+        (
+            "add(bloom_filter.new(10, 0.01), 0, 1, 1)",
+            bad_self("add", "userdata is not expected type"),
+        ),
+        ("cb:add('x', 1, 1)", "bad argument #1 to 'add' (number expected, got string)".into()),
+        ("cb:set(nil, 1, 1)", "bad argument #1 to 'set' (number expected, got no value)".into()),
+        ("cb:get(0/0, 1)", "bad argument #1 to 'get' (time must be a number)".into()),
+        (
+            "cb:add(0, 1.5, 1)",
+            "bad argument #2 to 'add' (number has no integer representation)".into(),
+        ),
+        ("cb:set(0, 3, 1)", "bad argument #2 to 'set' (column out of range)".into()),
+        ("cb:get(0, 0)", "bad argument #2 to 'get' (column out of range)".into()),
+        ("cb:get(0, {})", "bad argument #2 to 'get' (number expected, got table)".into()),
+        ("cb:add(0, 1, true)", "bad argument #3 to 'add' (number expected, got boolean)".into()),
+        ("cb:set(0, 1)", "bad argument #3 to 'set' (number expected, got no value)".into()),
+        ("cb:set(0, 1, 1) cb:set(0, 1, 0/0)", "cannot uninitialize a value".into()),
+        ("cb:add(0, 2, 1/0) cb:add(0, 2, -1/0)", "add produced a NAN".into()),
+    ];
+    for (code, want) in cases {
+        assert_eq!(text(&lua, code), want, "{code}");
+    }
+    // A method kept in a local, called after the buffer was destroyed.
+    let ud: AnyUserData = lua.globals().get("cb").unwrap();
+    ud.destroy().unwrap();
+    assert_eq!(text(&lua, "add(cb, 0, 1, 1)"), bad_self("add", "userdata has been destructed"));
+}
+
+#[test]
+fn add_set_get_results() {
+    let lua = lua();
+    lua.load("cb = circular_buffer.new(2, 2, 1)").exec().unwrap();
+    check(&lua, "return cb:add(0, 1, 2) == 2 and math.type(cb:add(0, 1, 1)) == 'float'");
+    // Numeric strings and integral floats are accepted; extra arguments ignored.
+    check(&lua, "return cb:add('0', '1', ' 2 ', 'extra') == 5 and cb:get(0.0, 1.0, {}) == 5");
+    check(&lua, "return cb:set(1e9, 2, 4) == 4 and cb:get(1.5e9, 2) == 4");
+    check(&lua, "local v = cb:get(1e9, 1) return v ~= v");
+    // Outside the window: nil, and nothing changes.
+    check(&lua, "return cb:add(-5e9, 1, 1) == nil and cb:set(-5e9, 1, 1) == nil");
+    check(&lua, "return cb:get(-5e9, 1) == nil and cb:get(0, 1) == 5");
 }

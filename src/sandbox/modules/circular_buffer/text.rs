@@ -9,10 +9,10 @@
 
 use std::fmt::Write;
 
-use super::cells::{CbufError, CircularBuffer, Format, Header};
+use super::cells::{CbufError, Cells, Format, Header};
 use crate::sandbox::modules::luatext::{fmt_cell, fmt_exact, lua_quote, parse_number};
 
-impl CircularBuffer {
+impl Cells {
     fn write_header(&self, out: &mut String) {
         let _ = write!(
             out,
@@ -106,7 +106,7 @@ impl CircularBuffer {
         }
     }
 
-    /// The state string read by [`CircularBuffer::fromstring`].
+    /// The state string read by [`Cells::fromstring`].
     pub fn state_string(&self) -> String {
         let mut s = String::new();
         let _ = write!(s, "{} {}", self.current_time, self.newest);
