@@ -3,13 +3,15 @@
 //! decoders that must stay on one thread (Lua), run in parallel with the
 //! stream's order kept.
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use crate::message::{Field, PackMut, PackPool};
 use crate::plugins::context::InputStats;
 use crate::plugins::{DecodeFailure, DecodeOut, Decoder, DecoderFactory, PluginError};
 
 use super::log_limit::LogLimiter;
+use super::router::Router;
 use super::stream::{DecodeOptions, StreamSetup};
 
 /// Decodes packs and handles failures (shared by inline and thread stages).
@@ -63,44 +65,70 @@ impl DecodeStep {
     }
 }
 
-/// Whose batch may be routed next, so parallel decoder threads keep the
-/// stream's order.
-struct Turn {
-    next: Mutex<u64>,
-    changed: Condvar,
+/// Decoded batches waiting for their turn, so parallel decoder threads keep
+/// the stream's order without waiting for each other: a thread that
+/// finishes a batch early leaves it here and decodes its next one; the
+/// thread that finishes the batch whose turn it is routes it and every
+/// batch after it that is ready.
+#[derive(Default)]
+struct Reorder {
+    state: Mutex<ReorderState>,
 }
 
-impl Turn {
-    fn wait_for(&self, seq: u64) {
-        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-        while *next != seq {
-            next = self.changed.wait(next).unwrap_or_else(|p| p.into_inner());
+#[derive(Default)]
+struct ReorderState {
+    /// The sequence number of the next batch to route.
+    next: u64,
+    ready: BTreeMap<u64, Vec<PackMut>>,
+    /// A thread is routing (it will take every batch whose turn comes).
+    routing: bool,
+    /// Emptied batch vectors, handed back for reuse.
+    spares: Vec<Vec<PackMut>>,
+}
+
+/// Emptied vectors kept for reuse (one or two per thread are in use).
+const SPARE_BATCHES: usize = 8;
+
+impl Reorder {
+    /// Adds decoded batch `seq` and routes what may go now, unless another
+    /// thread is routing already. Returns an emptied vector to reuse.
+    fn done(&self, seq: u64, batch: Vec<PackMut>, router: &Router) -> Vec<PackMut> {
+        let lock = || self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = lock();
+        st.ready.insert(seq, batch);
+        if !st.routing {
+            st.routing = true;
+            loop {
+                let next = st.next;
+                let Some(mut batch) = st.ready.remove(&next) else { break };
+                st.next += 1;
+                drop(st);
+                router.route(&mut batch);
+                st = lock();
+                if st.spares.len() < SPARE_BATCHES {
+                    st.spares.push(batch);
+                }
+            }
+            st.routing = false;
         }
-    }
-
-    fn pass(&self) {
-        *self.next.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        self.changed.notify_all();
+        st.spares.pop().unwrap_or_default()
     }
 }
 
-/// Decoder threads of one stream: batches go round-robin, each numbered;
-/// a thread routes its decoded batch only when every earlier batch has
-/// been routed, so messages leave in the order they were read.
+/// Decoder threads of one stream: batches are numbered and go to whichever
+/// thread is free; decoded batches are routed in their numbers' order
+/// ([`Reorder`]), so messages leave in the order they were read.
 pub(crate) struct DecoderThreads {
-    senders: Vec<flume::Sender<(u64, Vec<PackMut>)>>,
-    next_thread: usize,
+    sender: flume::Sender<(u64, Vec<PackMut>)>,
     next_seq: u64,
 }
 
 impl DecoderThreads {
-    /// Hands a batch to the next thread; gives it back if that thread died.
+    /// Hands a batch to the threads; gives it back if they all died.
     pub(crate) fn send(&mut self, batch: Vec<PackMut>) -> Result<(), Vec<PackMut>> {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let tx = &self.senders[self.next_thread];
-        self.next_thread = (self.next_thread + 1) % self.senders.len();
-        tx.send((seq, batch)).map_err(|flume::SendError((_, b))| b)
+        self.sender.send((seq, batch)).map_err(|flume::SendError((_, b))| b)
     }
 }
 
@@ -108,15 +136,16 @@ pub(crate) fn spawn_decoder_threads(
     factory: &Arc<dyn DecoderFactory>,
     setup: &StreamSetup,
 ) -> Result<DecoderThreads, PluginError> {
-    let turn = Arc::new(Turn { next: Mutex::new(0), changed: Condvar::new() });
-    let mut senders = Vec::new();
-    for i in 0..setup.decoder_threads.max(1) {
-        let (tx, rx) = flume::bounded::<(u64, Vec<PackMut>)>(4);
+    let reorder = Arc::new(Reorder::default());
+    let threads = setup.decoder_threads.max(1);
+    let (tx, rx) = flume::bounded::<(u64, Vec<PackMut>)>(4 * threads);
+    for i in 0..threads {
+        let rx = rx.clone();
         let (ready_tx, ready_rx) = flume::bounded::<Result<(), String>>(1);
         let env = setup.decoder_env();
         let factory = Arc::clone(factory);
         let router = Arc::clone(&setup.router);
-        let turn = Arc::clone(&turn);
+        let reorder = Arc::clone(&reorder);
         let mut step = DecodeStep::new(setup);
         let handle = std::thread::Builder::new()
             .name(format!("{}-decoder-{i}", setup.input_name))
@@ -134,9 +163,8 @@ pub(crate) fn spawn_decoder_threads(
                 let mut out = Vec::new();
                 while let Ok((seq, mut batch)) = rx.recv() {
                     step.decode_all(decoder.as_mut(), &mut batch, &mut out);
-                    turn.wait_for(seq);
-                    router.route(&mut out);
-                    turn.pass();
+                    let decoded = std::mem::take(&mut out);
+                    out = reorder.done(seq, decoded, &router);
                 }
             })
             .map_err(|e| PluginError::io("spawning decoder thread", e))?;
@@ -146,7 +174,58 @@ pub(crate) fn spawn_decoder_threads(
             Err(_) => return Err(PluginError::Fatal("decoder thread died".into())),
         }
         setup.decoder_handles.lock().unwrap_or_else(|p| p.into_inner()).push(handle);
-        senders.push(tx);
     }
-    Ok(DecoderThreads { senders, next_thread: 0, next_seq: 0 })
+    Ok(DecoderThreads { sender: tx, next_seq: 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::Matcher;
+    use crate::message::PackPool;
+    use crate::pipeline::router::{QueueItem, Route};
+
+    fn batch(pool: &PackPool, names: &[&str]) -> Vec<PackMut> {
+        names
+            .iter()
+            .map(|n| {
+                let mut p = pool.get();
+                p.message.msg_type = n.as_bytes().to_vec();
+                p
+            })
+            .collect()
+    }
+
+    #[test]
+    fn batches_finished_early_wait_for_their_turn() {
+        let pool = PackPool::new(16);
+        let router = Router::new();
+        let (tx, rx) = flume::bounded(16);
+        router.set_routes(vec![Arc::new(Route::new(
+            "all".into(),
+            Matcher::new("TRUE").unwrap(),
+            None,
+            tx,
+        ))]);
+        let routed = || {
+            let mut names = Vec::new();
+            while let Ok(QueueItem::Batch(b)) = rx.try_recv() {
+                names.extend(
+                    b.iter().map(|p| String::from_utf8_lossy(&p.message.msg_type).into_owned()),
+                );
+            }
+            names
+        };
+        let reorder = Reorder::default();
+        // Batches 2 and 1 finish before batch 0: nothing may leave yet.
+        reorder.done(2, batch(&pool, &["e"]), &router);
+        reorder.done(1, batch(&pool, &["c", "d"]), &router);
+        assert!(routed().is_empty());
+        // Batch 0 routes itself and the two waiting, in order.
+        let spare = reorder.done(0, batch(&pool, &["a", "b"]), &router);
+        assert!(spare.is_empty(), "an emptied vector comes back for reuse");
+        assert_eq!(routed(), ["a", "b", "c", "d", "e"]);
+        reorder.done(3, batch(&pool, &["f"]), &router);
+        assert_eq!(routed(), ["f"]);
+    }
 }
