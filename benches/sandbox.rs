@@ -98,13 +98,12 @@ impl SandboxHost for PoolHost {
     }
 }
 
-fn filter(c: &mut Criterion) {
-    let (_dir, path) = script("filter.lua", FILTER);
-    let packs: Vec<PackRef> = (0..1024).map(decoded).collect();
-    let mut group = c.benchmark_group("filter");
+/// `limits_on` and `limits_off` runs of the filter `cfg` over `packs`.
+fn bench_filter(c: &mut Criterion, group: &str, cfg: SandboxConfig, packs: &[PackRef]) {
+    let mut group = c.benchmark_group(group);
     group.throughput(Throughput::Elements(1));
     for (name, limits) in [("limits_on", true), ("limits_off", false)] {
-        let mut cfg = SandboxConfig::new(SandboxKind::Filter, "bench", &path);
+        let mut cfg = cfg.clone();
         if !limits {
             cfg.memory_limit = 0;
             cfg.instruction_limit = 0;
@@ -122,6 +121,12 @@ fn filter(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+fn filter(c: &mut Criterion) {
+    let (_dir, path) = script("filter.lua", FILTER);
+    let packs: Vec<PackRef> = (0..1024).map(decoded).collect();
+    bench_filter(c, "filter", SandboxConfig::new(SandboxKind::Filter, "bench", &path), &packs);
 }
 
 fn decoder(c: &mut Criterion) {
@@ -161,33 +166,13 @@ fn decoder(c: &mut Criterion) {
 fn shipped_http_status(c: &mut Criterion) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let packs: Vec<PackRef> = (0..1024).map(decoded).collect();
-    let mut group = c.benchmark_group("http_status");
-    group.throughput(Throughput::Elements(1));
-    for (name, limits) in [("limits_on", true), ("limits_off", false)] {
-        let mut cfg = SandboxConfig::new(
-            SandboxKind::Filter,
-            "http_status",
-            root.join("sandboxes/filters/http_status.lua"),
-        );
-        cfg.module_directories = vec![root.join("lua_modules")];
-        if !limits {
-            cfg.memory_limit = 0;
-            cfg.instruction_limit = 0;
-            cfg.output_limit = 0;
-        }
-        let mut sb =
-            Sandbox::new(cfg, Box::new(PoolHost(PackPool::new(4)))).expect("http_status loads");
-        let mut i = 0;
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                i = (i + 1) & 1023;
-                let r = sb.process_message(black_box(&packs[i]));
-                debug_assert_eq!(r, Ok(ProcessStatus::Ok));
-                black_box(r)
-            })
-        });
-    }
-    group.finish();
+    let mut cfg = SandboxConfig::new(
+        SandboxKind::Filter,
+        "http_status",
+        root.join("sandboxes/filters/http_status.lua"),
+    );
+    cfg.module_directories = vec![root.join("lua_modules")];
+    bench_filter(c, "http_status", cfg, &packs);
     let (_dir, path) = script("idle.lua", "function process_message() return 0 end");
     let idle = Sandbox::new(
         SandboxConfig::new(SandboxKind::Filter, "idle", &path),
