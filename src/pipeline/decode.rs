@@ -115,6 +115,23 @@ impl Reorder {
     }
 }
 
+/// A batch a decoder thread is working on: if the thread dies (a panic in
+/// a decoder), its turn is passed on with nothing in it, so the stream's
+/// later batches still leave.
+struct InFlight<'a> {
+    seq: Option<u64>,
+    reorder: &'a Reorder,
+    router: &'a Router,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(seq) = self.seq.take() {
+            self.reorder.done(seq, Vec::new(), self.router);
+        }
+    }
+}
+
 /// Decoder threads of one stream: batches are numbered and go to whichever
 /// thread is free; decoded batches are routed in their numbers' order
 /// ([`Reorder`]), so messages leave in the order they were read.
@@ -162,7 +179,10 @@ pub(crate) fn spawn_decoder_threads(
                 };
                 let mut out = Vec::new();
                 while let Ok((seq, mut batch)) = rx.recv() {
+                    let mut in_flight =
+                        InFlight { seq: Some(seq), reorder: &reorder, router: &router };
                     step.decode_all(decoder.as_mut(), &mut batch, &mut out);
+                    in_flight.seq = None;
                     let decoded = std::mem::take(&mut out);
                     out = reorder.done(seq, decoded, &router);
                 }

@@ -556,6 +556,58 @@ mod tests {
         }
     }
 
+    /// Panics on the payload "boom" (a bug in a decoder).
+    struct Panicky;
+
+    impl Decoder for Panicky {
+        fn decode(&mut self, pack: PackMut, out: &mut DecodeOut<'_>) -> Result<(), DecodeFailure> {
+            assert!(!pack.message.payload.starts_with(b"boom"), "decoder bug");
+            out.push(pack);
+            Ok(())
+        }
+    }
+
+    impl DecoderFactory for Panicky {
+        fn build_send(
+            &self,
+            _env: &crate::plugins::DecoderEnv,
+        ) -> Option<Result<Box<dyn Decoder + Send>, PluginError>> {
+            None
+        }
+        fn build(
+            &self,
+            _env: &crate::plugins::DecoderEnv,
+        ) -> Result<Box<dyn Decoder>, PluginError> {
+            Ok(Box::new(Panicky))
+        }
+    }
+
+    #[test]
+    fn a_decoder_thread_that_panics_does_not_wedge_the_stream() {
+        let mut h = harness(
+            Arc::new(TokenSplitter::new(b'\n', 1)),
+            Some(Arc::new(Panicky)),
+            settings(64, false, false, false),
+            false,
+        );
+        h.setup.decoder_threads = 2;
+        h.setup.pool = PackPool::new(512);
+        let mut s = h.setup.new_stream().unwrap();
+        // One line per delivery, so each batch holds one line.
+        s.deliver(b"boom\n");
+        let lines: Vec<String> = (0..100).map(|i| format!("line {i}\n")).collect();
+        for line in &lines {
+            s.deliver(line.as_bytes());
+        }
+        drop(s);
+        for handle in h.setup.decoder_handles.lock().unwrap().drain(..) {
+            let _ = handle.join();
+        }
+        let texts: Vec<String> =
+            received(&h.rx).iter().map(|m| m.payload_str().into_owned()).collect();
+        assert_eq!(texts, lines, "every line after the lost one, in order");
+    }
+
     #[test]
     fn parallel_decoder_threads_keep_the_stream_order() {
         let mut h = harness(
