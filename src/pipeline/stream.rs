@@ -541,7 +541,10 @@ mod tests {
         }
     }
 
-    impl DecoderFactory for Sleepy {
+    /// Makes `D` decoders that must stay on one thread (as Lua ones).
+    struct OnOneThread<D>(fn() -> D);
+
+    impl<D: Decoder + 'static> DecoderFactory for OnOneThread<D> {
         fn build_send(
             &self,
             _env: &crate::plugins::DecoderEnv,
@@ -552,7 +555,7 @@ mod tests {
             &self,
             _env: &crate::plugins::DecoderEnv,
         ) -> Result<Box<dyn Decoder>, PluginError> {
-            Ok(Box::new(Sleepy))
+            Ok(Box::new((self.0)()))
         }
     }
 
@@ -567,26 +570,11 @@ mod tests {
         }
     }
 
-    impl DecoderFactory for Panicky {
-        fn build_send(
-            &self,
-            _env: &crate::plugins::DecoderEnv,
-        ) -> Option<Result<Box<dyn Decoder + Send>, PluginError>> {
-            None
-        }
-        fn build(
-            &self,
-            _env: &crate::plugins::DecoderEnv,
-        ) -> Result<Box<dyn Decoder>, PluginError> {
-            Ok(Box::new(Panicky))
-        }
-    }
-
     #[test]
     fn a_decoder_thread_that_panics_does_not_wedge_the_stream() {
         let mut h = harness(
             Arc::new(TokenSplitter::new(b'\n', 1)),
-            Some(Arc::new(Panicky)),
+            Some(Arc::new(OnOneThread(|| Panicky))),
             settings(64, false, false, false),
             false,
         );
@@ -612,7 +600,7 @@ mod tests {
     fn parallel_decoder_threads_keep_the_stream_order() {
         let mut h = harness(
             Arc::new(TokenSplitter::new(b'\n', 1)),
-            Some(Arc::new(Sleepy)),
+            Some(Arc::new(OnOneThread(|| Sleepy))),
             settings(64, false, false, false),
             false,
         );
