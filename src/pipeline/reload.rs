@@ -91,6 +91,47 @@ fn take(list: &mut Vec<RunningPlugin>, name: &str) -> Option<RunningPlugin> {
     take_where(list, |p| p.info.name == name && p.section.is_some())
 }
 
+/// One output or filter of the new plan against its running version
+/// `existing`: started when new, replaced in place when its section changed
+/// (or `changed`: a template it uses did), kept otherwise. Records the
+/// outcome in `summary`; `None` when a new plugin failed to start.
+#[allow(clippy::too_many_arguments)]
+fn reconcile<P, E1: std::fmt::Display, E2: std::fmt::Display>(
+    summary: &mut ReloadSummary,
+    name: &str,
+    section: PluginSection,
+    changed: bool,
+    existing: Option<RunningPlugin>,
+    plan: P,
+    start: impl FnOnce(P) -> Result<RunningPlugin, E1>,
+    replace: impl FnOnce(&mut RunningPlugin, P) -> Result<(), E2>,
+) -> Option<RunningPlugin> {
+    let Some(mut r) = existing else {
+        return match start(plan) {
+            Ok(r) => {
+                summary.added.push(name.to_owned());
+                Some(r)
+            }
+            Err(e) => {
+                summary.errors.push(format!("{name}: {e}"));
+                None
+            }
+        };
+    };
+    if r.section.as_ref() == Some(&section) && !changed {
+        summary.unchanged.push(name.to_owned());
+        return Some(r);
+    }
+    match replace(&mut r, plan) {
+        Ok(()) => {
+            r.section = Some(section);
+            summary.replaced.push(name.to_owned());
+        }
+        Err(e) => summary.errors.push(format!("{name}: {e}")),
+    }
+    Some(r)
+}
+
 /// Applies `plan` to the running pipeline.
 pub(crate) fn apply(shared: &Shared, plan: Plan) -> ReloadSummary {
     let mut summary = ReloadSummary::default();
@@ -107,38 +148,19 @@ pub(crate) fn apply(shared: &Shared, plan: Plan) -> ReloadSummary {
         let name = o.name.clone();
         keep.insert(name.clone());
         let existing = take(&mut shared.lock().outputs, &name);
-        let running = match existing {
-            None => match shared.start_output(o, None).map(|mut r| {
+        let section = o.section.clone();
+        let changed = uses_changed(&o.encoder.as_ref().map(|(n, _)| n.clone()));
+        let start = |o| {
+            shared.start_output(o, None).map(|mut r| {
                 r.section = plan.sections.iter().find(|s| s.name == name).cloned();
                 r
-            }) {
-                Ok(r) => {
-                    summary.added.push(name);
-                    r
-                }
-                Err(e) => {
-                    summary.errors.push(format!("{name}: {e}"));
-                    continue;
-                }
-            },
-            Some(mut r) => {
-                let encoder = o.encoder.as_ref().map(|(n, _)| n.clone());
-                if r.section.as_ref() != Some(&o.section) || uses_changed(&encoder) {
-                    let section = o.section.clone();
-                    match shared.replace_output(&mut r, o) {
-                        Ok(()) => {
-                            r.section = Some(section);
-                            summary.replaced.push(name);
-                        }
-                        Err(e) => summary.errors.push(format!("{name}: {e}")),
-                    }
-                } else {
-                    summary.unchanged.push(name);
-                }
-                r
-            }
+            })
         };
-        shared.lock().outputs.push(running);
+        let replace = |r: &mut RunningPlugin, o| shared.replace_output(r, o);
+        let running = reconcile(&mut summary, &name, section, changed, existing, o, start, replace);
+        if let Some(running) = running {
+            shared.lock().outputs.push(running);
+        }
     }
 
     // Filters: add or replace in place (state carried over).
@@ -146,37 +168,14 @@ pub(crate) fn apply(shared: &Shared, plan: Plan) -> ReloadSummary {
         let name = f.name.clone();
         keep.insert(name.clone());
         let existing = take(&mut shared.lock().filters, &name);
-        let running = match existing {
-            None => {
-                let section = Some(f.section.clone());
-                match shared.start_filter(f, section) {
-                    Ok(r) => {
-                        summary.added.push(name);
-                        r
-                    }
-                    Err(e) => {
-                        summary.errors.push(format!("{name}: {e}"));
-                        continue;
-                    }
-                }
-            }
-            Some(mut r) => {
-                if r.section.as_ref() != Some(&f.section) {
-                    let section = f.section.clone();
-                    match shared.replace_filter(&mut r, f) {
-                        Ok(()) => {
-                            r.section = Some(section);
-                            summary.replaced.push(name);
-                        }
-                        Err(e) => summary.errors.push(format!("{name}: {e}")),
-                    }
-                } else {
-                    summary.unchanged.push(name);
-                }
-                r
-            }
-        };
-        shared.lock().filters.push(running);
+        let section = f.section.clone();
+        let start = |f| shared.start_filter(f, Some(section.clone()));
+        let replace = |r: &mut RunningPlugin, f| shared.replace_filter(r, f);
+        let running =
+            reconcile(&mut summary, &name, section.clone(), false, existing, f, start, replace);
+        if let Some(running) = running {
+            shared.lock().filters.push(running);
+        }
     }
 
     // Inputs: add, or stop and start again when changed.
