@@ -111,11 +111,11 @@ local function capture(kind, stop, last)
     elseif stop then
         return "([^%" .. stop .. "]*)"
     elseif kind == "clf" then
-        return "(%d%d?/%a%a%a/%d%d%d%d:%d%d:%d%d:%d%d [+-]%d%d%d%d)"
+        return dt.patterns.clf
     elseif kind == "rfc3339" then
-        return "(%d%d%d%d%-%d%d%-%d%d[Tt ]%d%d:%d%d:%d%d[%.%d]*[Zz+-]?[%d:]*)"
+        return dt.patterns.rfc3339
     elseif kind == "msec" then
-        return "(%d+%.?%d*)"
+        return dt.patterns.epoch
     elseif kind == "string" then
         return "(.-)"
     end

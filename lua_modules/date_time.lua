@@ -37,6 +37,9 @@ Functions (all return nil for text that does not parse or is out of range):
     text. Missing parts default to 1970-01-01 00:00:00 UTC.
 - month_number["Feb"] -> 2 (English abbreviations, any case of the first
   letter as logs write them: "Feb", "FEB", "feb").
+- patterns.clf, patterns.rfc3339, patterns.rfc3164, patterns.epoch: Lua
+  patterns (no anchors) capturing a date of that shape loosely, for line
+  matchers; the converters above check the values.
 
 LPeg grammars (patterns whose one capture is the time in ns; a date that
 does not exist, such as 31/Feb, makes the match fail). They match a
@@ -337,6 +340,15 @@ local function converted(shape, fn)
     end)
 end
 M.converted = converted
+
+--- The date shapes as Lua patterns with one capture (loose: the
+--- converters check the values).
+M.patterns = {
+    clf = "(%d%d?/%a%a%a/%d%d%d%d:%d%d:%d%d:%d%d [+-]%d%d%d%d)",
+    rfc3339 = "(%d%d%d%d%-%d%d%-%d%d[Tt ]%d%d:%d%d:%d%d[%.%d]*[Zz+-]?[%d:]*)",
+    rfc3164 = "(%a%a%a +%d%d? %d%d:%d%d:%d%d)",
+    epoch = "(%d+%.?%d*)",
+}
 
 --- The text shapes the grammars accept (no captures).
 M.shapes = {

@@ -87,8 +87,7 @@ local NUMBERS = {
 local TIMES = {timestamp = true, timereported = true, timegenerated = true}
 local RENAME = {timereported = "timestamp", source = "hostname"}
 
-local RFC3164_DATE = "(%a%a%a +%d%d? %d%d:%d%d:%d%d)"
-local RFC3339_DATE = "(%d%d%d%d%-%d%d%-%d%d[Tt ]%d%d:%d%d:%d%d[%.%d]*[Zz+-]?[%d:]*)"
+local RFC3164_DATE, RFC3339_DATE = dt.patterns.rfc3164, dt.patterns.rfc3339
 
 local function escape(text)
     return (gsub(text, "[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0"))
