@@ -14,11 +14,26 @@
 
 use std::ffi::c_int;
 
-use mlua::{MultiValue, Value, ffi};
+use mlua::{Value, Variadic, ffi};
 
 use super::capture::{Env, Val};
 use super::error::{LpegError, Result};
 use super::tables::{Tables, push_value};
+
+/// What the function returned: `n` values, the first two held apart so the
+/// common short returns need no vector.
+pub struct Returned {
+    n: usize,
+    first: Value,
+    second: Value,
+    rest: Variadic<Value>,
+}
+
+impl Returned {
+    pub fn into_values(self) -> impl Iterator<Item = Value> {
+        [self.first, self.second].into_iter().chain(self.rest).take(self.n)
+    }
+}
 
 /// Calls the function at ktable entry `key` with the subject, `pos + 1`
 /// and the values `vals`; returns what it returns.
@@ -28,15 +43,16 @@ pub fn match_time(
     key: u32,
     pos: usize,
     vals: &[Val],
-) -> Result<MultiValue> {
+) -> Result<Returned> {
     // The ktable (holding the function), the subject, then the Lua values
-    // the captured values hold, in the order they are pushed below.
+    // the captured values hold, in the order they are pushed below (none,
+    // and no vector, for captures of subject text and numbers).
     let ktable = env.ktable()?.map_or(Value::Nil, |t| Value::Table(t.clone()));
-    let mut args = vec![ktable, env.subject_value.clone()];
+    let mut extra = Vec::new();
     for v in vals {
-        tables.collect_value(env, v, 0, &mut args)?;
+        tables.collect_value(env, v, 0, &mut extra)?;
     }
-    let base = c_int::try_from(args.len()).map_err(|_| LpegError::TooManyResults)?;
+    let base = c_int::try_from(extra.len() + 2).map_err(|_| LpegError::TooManyResults)?;
     let nvals = c_int::try_from(vals.len()).map_err(|_| LpegError::TooManyResults)?;
     let (subject, prog) = (env.subject, env.prog);
     let position = pos as ffi::lua_Integer + 1;
@@ -45,9 +61,10 @@ pub fn match_time(
     // needs, uses raw API calls only, and holds no value with a
     // destructor, so an error raised by the called function (or by a
     // push that runs out of memory) unwinds through it safely. It leaves
-    // only the function's results on the stack.
-    let rets = unsafe {
-        env.lua.exec_raw::<MultiValue>(MultiValue::from_vec(args), |state| {
+    // the number of results, then the results, on the stack.
+    let args = (ktable, env.subject_value.clone(), Variadic::from(extra));
+    let (n, first, second, rest) = unsafe {
+        env.lua.exec_raw::<(usize, Value, Value, Variadic<Value>)>(args, |state| {
             if ffi::lua_checkstack(state, nvals.saturating_add(4)) == 0 {
                 ffi::luaL_error(state, c"too many captures".as_ptr());
             }
@@ -65,10 +82,16 @@ pub fn match_time(
                 push_value(state, tables, subject, prog, v, &mut next_arg);
             }
             ffi::lua_call(state, nvals + 2, ffi::LUA_MULTRET);
-            // Keep the results only.
+            // Their number below the results, then drop the arguments.
+            let n = ffi::lua_gettop(state) - base;
+            if ffi::lua_checkstack(state, 1) == 0 {
+                ffi::luaL_error(state, c"too many results".as_ptr());
+            }
+            ffi::lua_pushinteger(state, ffi::lua_Integer::from(n));
+            ffi::lua_rotate(state, base + 1, 1);
             ffi::lua_rotate(state, 1, -base);
             ffi::lua_settop(state, -base - 1);
         })
-    };
-    Ok(rets?)
+    }?;
+    Ok(Returned { n, first, second, rest })
 }

@@ -13,6 +13,8 @@
 
 #![allow(unsafe_code)]
 
+use std::ffi::c_int;
+
 use mlua::ffi;
 use mlua::{Lua, MultiValue, Value};
 
@@ -163,12 +165,18 @@ impl Tables {
         args: &mut Vec<Value>,
     ) -> Result<()> {
         match v {
-            Val::Lua(v) => args.push(v.clone()),
+            Val::Lua(v) if !is_immediate(v) => args.push(v.clone()),
             Val::Tab(c) => self.collect(env, *c, depth + 1, args)?,
-            Val::Str(..) | Val::Int(_) | Val::Const(_) => {}
+            Val::Lua(_) | Val::Str(..) | Val::Int(_) | Val::Const(_) => {}
         }
         Ok(())
     }
+}
+
+/// Lua values [`push_value`] pushes itself rather than taking them from
+/// the arguments (no reference needed).
+fn is_immediate(v: &Value) -> bool {
+    matches!(v, Value::Nil | Value::Boolean(_) | Value::Integer(_) | Value::Number(_))
 }
 
 /// Pushes the Lua value of `v`; Lua values are taken from the arguments on
@@ -193,6 +201,10 @@ pub(super) unsafe fn push_value(
             }
             Val::Const(k) => push_bytes(state, prog.string(*k).unwrap_or_default()),
             Val::Int(n) => ffi::lua_pushinteger(state, *n),
+            Val::Lua(Value::Nil) => ffi::lua_pushnil(state),
+            Val::Lua(Value::Boolean(b)) => ffi::lua_pushboolean(state, c_int::from(*b)),
+            Val::Lua(Value::Integer(n)) => ffi::lua_pushinteger(state, *n),
+            Val::Lua(Value::Number(x)) => ffi::lua_pushnumber(state, *x),
             Val::Lua(_) => {
                 ffi::lua_pushvalue(state, *next_arg);
                 *next_arg += 1;

@@ -414,7 +414,7 @@ impl Machine<'_, '_> {
         self.bufs.vals = vals;
         let rets = rets?;
         self.bufs.caps.truncate(open);
-        let mut rets = rets.into_iter();
+        let mut rets = rets.into_values();
         let at = |n: i64| -> Result<usize> {
             let p = usize::try_from(n - 1).map_err(|_| LpegError::InvalidPosition)?;
             if p < pos || p > env.subject.len() {

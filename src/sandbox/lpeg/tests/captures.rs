@@ -261,6 +261,10 @@ fn match_time_captures() {
       checkeq(seen, {"xyz", 3, "x", "y"})
       -- extra results become the capture's values
       checkeq({lpeg.match(lpeg.Cmt(1, function(_, i) return i, "v", 7 end), "a")}, {"v", 7})
+      -- an explicit nil is a value; nothing returned fails the match
+      local r = table.pack(lpeg.match(lpeg.Cmt(1, function() return true, nil end), "a"))
+      assert(r.n == 1 and r[1] == nil)
+      assert(lpeg.match(lpeg.Cmt(1, function() end), "a") == nil)
       checkerr("invalid position", lpeg.match, lpeg.Cmt(lpeg.P(1)^0, function() return 2 end), "abc")
       checkerr("invalid position", lpeg.match, function() return 100 end, "abc")
       checkerr("invalid position", lpeg.match, lpeg.P(1) * function(_, i) return i - 1 end, "abc")
