@@ -13,6 +13,10 @@
 //! reads the table again through the general reader in `table.rs`, which
 //! stays the reference for every rule and error message.
 //!
+//! Values are read with `raw::arg` (the borrowed view the raw C functions
+//! use); a string borrows Lua's copy, which the table being read keeps
+//! alive for the whole call.
+//!
 //! No call made here can raise a Lua error: nothing is allocated by Lua,
 //! no metamethod runs (raw reads only), the table is not modified while it
 //! is traversed, and the stack stays within the slots every C call gets.
@@ -27,6 +31,8 @@ use mlua::{Lua, Table, ffi};
 use super::payload::append_number;
 use super::table::{Filled, Kind, finish, push_bytes, recycled, reset};
 use crate::message::{Field, FieldValue, Message};
+use crate::sandbox::modules::args::Arg;
+use crate::sandbox::raw::arg;
 
 /// Stack slots the reader uses at most (the table, three levels of
 /// key and value, one probe).
@@ -56,16 +62,6 @@ pub(crate) fn fill_message(
     Ok(filled)
 }
 
-/// A value read in place. `Str` points into a Lua string that the table
-/// being read keeps alive.
-#[derive(Clone, Copy)]
-enum Scalar {
-    Str(*const u8, usize),
-    Int(i64),
-    Num(f64),
-    Bool(bool),
-}
-
 /// The message table at `t`.
 ///
 /// # Safety
@@ -77,36 +73,38 @@ unsafe fn message(
     m: &mut Message,
 ) -> Option<Filled> {
     let mut filled = Filled::default();
-    // SAFETY (whole body): raw reads of a valid table on a valid state.
+    // SAFETY (whole body): raw reads of a valid table on a valid state;
+    // the strings read stay in the table during the call.
     unsafe {
         ffi::lua_pushnil(state);
         while ffi::lua_next(state, t) != 0 {
-            if ffi::lua_type(state, -2) == ffi::LUA_TSTRING {
-                let v = ffi::lua_gettop(state);
-                match string_at(state, -2) {
+            if let Arg::String(key) = arg(state, -2) {
+                let v = arg(state, -1);
+                match key {
                     b"Uuid" => {
-                        if let Some(Scalar::Str(p, 16)) = scalar_at(state, v) {
-                            m.uuid.extend_from_slice(bytes(p, 16));
+                        if let Arg::String(u) = v
+                            && u.len() == 16
+                        {
+                            m.uuid.extend_from_slice(u);
                         }
                     }
                     b"Timestamp" => {
-                        m.timestamp = match scalar_at(state, v)? {
-                            Scalar::Int(i) => i,
-                            Scalar::Num(f) if f.is_finite() => f.round() as i64,
+                        m.timestamp = match v {
+                            Arg::Integer(i) => i,
+                            Arg::Number(f) if f.is_finite() => f.round() as i64,
                             _ => return None,
                         };
                         filled.timestamp = true;
                     }
-                    b"Type" => text(state, v, &mut m.msg_type)?,
-                    b"Logger" => text(state, v, &mut m.logger)?,
-                    b"Payload" => text(state, v, &mut m.payload)?,
-                    b"EnvVersion" => text(state, v, &mut m.env_version)?,
-                    b"Hostname" => text(state, v, &mut m.hostname)?,
-                    b"Severity" => m.severity = int32(state, v)?,
-                    b"Pid" => m.pid = int32(state, v)?,
-                    b"Fields" => match ffi::lua_type(state, v) {
-                        ffi::LUA_TTABLE => fields(state, v, spare, m)?,
-                        ffi::LUA_TNIL => {}
+                    b"Type" => text(v, &mut m.msg_type)?,
+                    b"Logger" => text(v, &mut m.logger)?,
+                    b"Payload" => text(v, &mut m.payload)?,
+                    b"EnvVersion" => text(v, &mut m.env_version)?,
+                    b"Hostname" => text(v, &mut m.hostname)?,
+                    b"Severity" => m.severity = Some(int32(v)?),
+                    b"Pid" => m.pid = Some(int32(v)?),
+                    b"Fields" => match ffi::lua_type(state, -1) {
+                        ffi::LUA_TTABLE => fields(state, ffi::lua_gettop(state), spare, m)?,
                         _ => return None,
                     },
                     _ => {}
@@ -128,7 +126,8 @@ unsafe fn fields(
     spare: &mut Vec<Field>,
     m: &mut Message,
 ) -> Option<()> {
-    // SAFETY (whole body): raw reads of a valid table on a valid state.
+    // SAFETY (whole body): raw reads of a valid table on a valid state;
+    // the strings read stay in the table during the call.
     unsafe {
         // The array form (`Fields[1]` a table) is for the general reader.
         let first = ffi::lua_rawgeti(state, t, 1);
@@ -138,10 +137,8 @@ unsafe fn fields(
         }
         ffi::lua_pushnil(state);
         while ffi::lua_next(state, t) != 0 {
-            if ffi::lua_type(state, -2) != ffi::LUA_TSTRING {
-                return None;
-            }
-            let name = std::str::from_utf8(string_at(state, -2)).ok()?;
+            let Arg::String(name) = arg(state, -2) else { return None };
+            let name = std::str::from_utf8(name).ok()?;
             // Filled in place (a field is large to move); left behind
             // half-filled when the general reader must take over, which
             // starts over.
@@ -149,11 +146,10 @@ unsafe fn fields(
             let field = m.fields.last_mut()?;
             field.name.clear();
             field.name.push_str(name);
-            let v = ffi::lua_gettop(state);
-            if ffi::lua_type(state, v) == ffi::LUA_TTABLE {
-                typed(state, v, field)?;
+            if ffi::lua_type(state, -1) == ffi::LUA_TTABLE {
+                typed(state, ffi::lua_gettop(state), field)?;
             } else {
-                scalar(scalar_at(state, v)?, None, &mut field.value)?;
+                scalar(arg(state, -1), None, &mut field.value)?;
             }
             ffi::lua_pop(state, 1);
         }
@@ -167,17 +163,18 @@ unsafe fn fields(
 /// As for [`message`].
 unsafe fn typed(state: *mut ffi::lua_State, t: c_int, field: &mut Field) -> Option<()> {
     let (mut value, mut value_type, mut representation) = (None, None, None);
-    // SAFETY (whole body): raw reads of a valid table on a valid state.
+    // SAFETY (whole body): raw reads of a valid table on a valid state;
+    // the strings read stay in the table during the call.
     unsafe {
         ffi::lua_pushnil(state);
         while ffi::lua_next(state, t) != 0 {
-            if ffi::lua_type(state, -2) == ffi::LUA_TSTRING {
-                let v = ffi::lua_gettop(state);
-                match string_at(state, -2) {
-                    b"value" => value = Some(scalar_at(state, v)?),
-                    b"value_type" => value_type = Some(scalar_at(state, v)?),
-                    b"representation" => match scalar_at(state, v)? {
-                        Scalar::Str(p, n) => representation = Some(bytes(p, n)),
+            if let Arg::String(key) = arg(state, -2) {
+                let v = arg(state, -1);
+                match key {
+                    b"value" => value = Some(v),
+                    b"value_type" => value_type = Some(v),
+                    b"representation" => match v {
+                        Arg::String(r) => representation = Some(r),
                         _ => return None,
                     },
                     _ => {}
@@ -188,8 +185,8 @@ unsafe fn typed(state: *mut ffi::lua_State, t: c_int, field: &mut Field) -> Opti
     }
     let vt = match value_type {
         None => None,
-        Some(Scalar::Int(i)) => Some(i),
-        Some(Scalar::Num(f)) if f.fract() == 0.0 => Some(f as i64),
+        Some(Arg::Integer(i)) => Some(i),
+        Some(Arg::Number(f)) if f.fract() == 0.0 => Some(f as i64),
         Some(_) => return None,
     };
     if let Some(r) = representation {
@@ -200,27 +197,26 @@ unsafe fn typed(state: *mut ffi::lua_State, t: c_int, field: &mut Field) -> Opti
 }
 
 /// One value of kind `vt` (or the value's own kind) into `out`.
-fn scalar(v: Scalar, vt: Option<i64>, out: &mut FieldValue) -> Option<()> {
-    let kind = match (v, vt) {
-        (Scalar::Str(..), None | Some(0)) => Kind::String,
-        (Scalar::Str(..), Some(1)) => Kind::Bytes,
-        (Scalar::Int(_) | Scalar::Num(_), None | Some(3)) => Kind::Double,
-        (Scalar::Int(_) | Scalar::Num(_), Some(2)) => Kind::Integer,
-        (Scalar::Bool(_), None | Some(4)) => Kind::Bool,
+fn scalar(v: Arg<'_>, vt: Option<i64>, out: &mut FieldValue) -> Option<()> {
+    let kind = match (&v, vt) {
+        (Arg::String(_), None | Some(0)) => Kind::String,
+        (Arg::String(_), Some(1)) => Kind::Bytes,
+        (Arg::Integer(_) | Arg::Number(_), None | Some(3)) => Kind::Double,
+        (Arg::Integer(_) | Arg::Number(_), Some(2)) => Kind::Integer,
+        (Arg::Boolean(_), None | Some(4)) => Kind::Bool,
         _ => return None,
     };
     reset(kind, out);
     let mut used = 0;
     match (&mut *out, v) {
-        (FieldValue::String(a) | FieldValue::Bytes(a), Scalar::Str(p, n)) => {
-            // SAFETY: `p` and `n` describe a live Lua string (see `Scalar`).
-            push_bytes(a, &mut used, unsafe { bytes(p, n) });
+        (FieldValue::String(a) | FieldValue::Bytes(a), Arg::String(b)) => {
+            push_bytes(a, &mut used, b)
         }
-        (FieldValue::Double(a), Scalar::Int(i)) => a.push(i as f64),
-        (FieldValue::Double(a), Scalar::Num(f)) => a.push(f),
-        (FieldValue::Integer(a), Scalar::Int(i)) => a.push(i),
-        (FieldValue::Integer(a), Scalar::Num(f)) => a.push(f as i64),
-        (FieldValue::Bool(a), Scalar::Bool(b)) => a.push(b),
+        (FieldValue::Double(a), Arg::Integer(i)) => a.push(i as f64),
+        (FieldValue::Double(a), Arg::Number(f)) => a.push(f),
+        (FieldValue::Integer(a), Arg::Integer(i)) => a.push(i),
+        (FieldValue::Integer(a), Arg::Number(f)) => a.push(f as i64),
+        (FieldValue::Bool(a), Arg::Boolean(b)) => a.push(b),
         _ => return None,
     }
     finish(out, used);
@@ -228,91 +224,24 @@ fn scalar(v: Scalar, vt: Option<i64>, out: &mut FieldValue) -> Option<()> {
 }
 
 /// A header text: a string, or a number written as Lua writes it.
-///
-/// # Safety
-/// As for [`message`], `v` a valid index.
-unsafe fn text(state: *mut ffi::lua_State, v: c_int, out: &mut Vec<u8>) -> Option<()> {
-    // SAFETY: as the caller's.
-    if unsafe { ffi::lua_type(state, v) } == ffi::LUA_TNIL {
-        return Some(());
-    }
-    // SAFETY: as the caller's.
-    match unsafe { scalar_at(state, v) }? {
-        // SAFETY: a live Lua string (see `Scalar`).
-        Scalar::Str(p, n) => out.extend_from_slice(unsafe { bytes(p, n) }),
-        Scalar::Int(i) => {
+fn text(v: Arg<'_>, out: &mut Vec<u8>) -> Option<()> {
+    match v {
+        Arg::String(b) => out.extend_from_slice(b),
+        Arg::Integer(i) => {
             let _ = write!(out, "{i}");
         }
-        Scalar::Num(f) => append_number(out, f),
-        Scalar::Bool(_) => return None,
+        Arg::Number(f) => append_number(out, f),
+        _ => return None,
     }
     Some(())
 }
 
-/// Severity or Pid: nil, or an integer that fits 32 bits.
-///
-/// # Safety
-/// As for [`message`], `v` a valid index.
-unsafe fn int32(state: *mut ffi::lua_State, v: c_int) -> Option<Option<i32>> {
-    // SAFETY: as the caller's.
-    if unsafe { ffi::lua_type(state, v) } == ffi::LUA_TNIL {
-        return Some(None);
-    }
-    // SAFETY: as the caller's.
-    let n = match unsafe { scalar_at(state, v) }? {
-        Scalar::Int(i) => i,
-        Scalar::Num(f) if f.fract() == 0.0 => f as i64,
+/// Severity or Pid: an integer that fits 32 bits.
+fn int32(v: Arg<'_>) -> Option<i32> {
+    let n = match v {
+        Arg::Integer(i) => i,
+        Arg::Number(f) if f.fract() == 0.0 => f as i64,
         _ => return None,
     };
-    i32::try_from(n).ok().map(Some)
-}
-
-/// The string, number or boolean at `idx`; `None` for other types.
-///
-/// # Safety
-/// A valid state and index.
-unsafe fn scalar_at(state: *mut ffi::lua_State, idx: c_int) -> Option<Scalar> {
-    // SAFETY: typed reads of a value whose type is checked first; none of
-    // them converts the value in place.
-    unsafe {
-        match ffi::lua_type(state, idx) {
-            ffi::LUA_TSTRING => {
-                let mut len = 0;
-                let p = ffi::lua_tolstring(state, idx, &mut len);
-                Some(Scalar::Str(p.cast(), len))
-            }
-            ffi::LUA_TNUMBER if ffi::lua_isinteger(state, idx) != 0 => {
-                Some(Scalar::Int(ffi::lua_tointegerx(state, idx, std::ptr::null_mut())))
-            }
-            ffi::LUA_TNUMBER => {
-                Some(Scalar::Num(ffi::lua_tonumberx(state, idx, std::ptr::null_mut())))
-            }
-            ffi::LUA_TBOOLEAN => Some(Scalar::Bool(ffi::lua_toboolean(state, idx) != 0)),
-            _ => None,
-        }
-    }
-}
-
-/// The bytes of the string at `idx`.
-///
-/// # Safety
-/// A valid state, and a string at `idx`, which the caller keeps alive while
-/// it uses the bytes.
-unsafe fn string_at<'a>(state: *mut ffi::lua_State, idx: c_int) -> &'a [u8] {
-    let mut len = 0;
-    // SAFETY: a string value: `lua_tolstring` returns its bytes unchanged.
-    unsafe {
-        let p = ffi::lua_tolstring(state, idx, &mut len);
-        bytes(p.cast(), len)
-    }
-}
-
-/// # Safety
-/// `p` points to `n` bytes that stay valid for `'a`.
-unsafe fn bytes<'a>(p: *const u8, n: usize) -> &'a [u8] {
-    if p.is_null() || n == 0 {
-        return &[];
-    }
-    // SAFETY: as the caller promises.
-    unsafe { std::slice::from_raw_parts(p, n) }
+    i32::try_from(n).ok()
 }
