@@ -1,7 +1,8 @@
 //! Shared pieces of the sandbox functions written as raw Lua C functions:
 //! `read_message` (`api/read_message.rs`), the circular buffer's `add`,
 //! `set` and `get` (`modules/circular_buffer/raw.rs`) and the entry-point
-//! call (`entry.rs`).
+//! call (`entry.rs`). [`arg`] also serves the raw reader of
+//! `inject_message` tables (`api/table_raw.rs`).
 //!
 //! Why raw: a call through mlua's `create_function` or `UserDataMethods`
 //! costs about 150 ns (each argument becomes a `Value`, the callback is
