@@ -95,7 +95,7 @@ impl FileOutput {
             s,
             file: None,
             current_path: PathBuf::new(),
-            buf: Vec::with_capacity(64 * 1024),
+            buf: super::write_buffer(MAX_BUFFER),
             pending: 0,
             guards: Vec::new(),
             last_flush: Instant::now(),
@@ -350,6 +350,24 @@ mod tests {
         out.poll(&mut cx).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"a\nb\n");
         assert_eq!(Arc::strong_count(&guard), 1);
+    }
+
+    #[test]
+    fn a_full_buffer_is_written_without_growing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.log");
+        // Flush settings that never fire: only the buffer bound writes.
+        let (mut out, mut enc, stop) = opened(settings(path.clone(), 1_000_000, 3_600_000, true));
+        let mut cx = OutputContext::new("f", &mut enc, &stop);
+        let capacity = out.buf.capacity();
+        let line = "x".repeat(999);
+        let records = MAX_BUFFER / 1000 + 1;
+        for _ in 0..records {
+            out.process_message(&pack(&line), &mut cx).unwrap();
+        }
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), (records * 1000) as u64);
+        assert!(out.buf.is_empty());
+        assert_eq!(out.buf.capacity(), capacity, "the record that filled it fit in the room left");
     }
 
     #[test]

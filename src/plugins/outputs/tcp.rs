@@ -53,6 +53,9 @@ impl Default for TcpOutputConfig {
     }
 }
 
+/// Bytes buffered before they are sent whatever the flush settings.
+const SEND_AT: usize = 256 * 1024;
+
 /// First and largest reconnect delay.
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
@@ -170,7 +173,7 @@ impl Output for TcpOutput {
             self.pending += 1;
             crate::message::hold_guard(&mut self.guards, pack);
         }
-        if self.buf.len() >= 256 * 1024 {
+        if self.buf.len() >= SEND_AT {
             self.send(cx)?;
         }
         Ok(())
@@ -203,7 +206,7 @@ impl OutputFactory for Factory {
         Ok(Box::new(TcpOutput {
             c: Arc::clone(&self.c),
             conn: None,
-            buf: Vec::with_capacity(64 * 1024),
+            buf: super::write_buffer(SEND_AT),
             guards: Vec::new(),
             since_connect: 0,
             pending: 0,
