@@ -91,21 +91,27 @@ fn take(list: &mut Vec<RunningPlugin>, name: &str) -> Option<RunningPlugin> {
     take_where(list, |p| p.info.name == name && p.section.is_some())
 }
 
-/// One output or filter of the new plan against its running version
-/// `existing`: started when new, replaced in place when its section changed
-/// (or `changed`: a template it uses did), kept otherwise. Records the
-/// outcome in `summary`; `None` when a new plugin failed to start.
-#[allow(clippy::too_many_arguments)]
-fn reconcile<P, E1: std::fmt::Display, E2: std::fmt::Display>(
-    summary: &mut ReloadSummary,
-    name: &str,
+/// The section of an output or filter in the new plan; `changed` is set
+/// when a template it uses changed.
+struct Planned<'a> {
+    name: &'a str,
     section: PluginSection,
     changed: bool,
+}
+
+/// One output or filter of the new plan against its running version
+/// `existing`: started when new, replaced in place when its section (or a
+/// template it uses) changed, kept otherwise. Records the
+/// outcome in `summary`; `None` when a new plugin failed to start.
+fn reconcile<P, E1: std::fmt::Display, E2: std::fmt::Display>(
+    summary: &mut ReloadSummary,
+    planned: Planned<'_>,
     existing: Option<RunningPlugin>,
     plan: P,
     start: impl FnOnce(P) -> Result<RunningPlugin, E1>,
     replace: impl FnOnce(&mut RunningPlugin, P) -> Result<(), E2>,
 ) -> Option<RunningPlugin> {
+    let Planned { name, section, changed } = planned;
     let Some(mut r) = existing else {
         return match start(plan) {
             Ok(r) => {
@@ -157,7 +163,8 @@ pub(crate) fn apply(shared: &Shared, plan: Plan) -> ReloadSummary {
             })
         };
         let replace = |r: &mut RunningPlugin, o| shared.replace_output(r, o);
-        let running = reconcile(&mut summary, &name, section, changed, existing, o, start, replace);
+        let planned = Planned { name: &name, section, changed };
+        let running = reconcile(&mut summary, planned, existing, o, start, replace);
         if let Some(running) = running {
             shared.lock().outputs.push(running);
         }
@@ -171,8 +178,8 @@ pub(crate) fn apply(shared: &Shared, plan: Plan) -> ReloadSummary {
         let section = f.section.clone();
         let start = |f| shared.start_filter(f, Some(section.clone()));
         let replace = |r: &mut RunningPlugin, f| shared.replace_filter(r, f);
-        let running =
-            reconcile(&mut summary, &name, section.clone(), false, existing, f, start, replace);
+        let planned = Planned { name: &name, section: section.clone(), changed: false };
+        let running = reconcile(&mut summary, planned, existing, f, start, replace);
         if let Some(running) = running {
             shared.lock().filters.push(running);
         }
