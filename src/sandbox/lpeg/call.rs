@@ -18,7 +18,7 @@ use mlua::{Value, Variadic, ffi};
 
 use super::capture::{Env, Val};
 use super::error::{LpegError, Result};
-use super::tables::{Tables, push_value};
+use super::tables::{Raw, Tables, ktable_at_1, push_value};
 
 /// What the function returned: `n` values, the first two held apart so the
 /// common short returns need no vector.
@@ -44,10 +44,9 @@ pub fn match_time(
     pos: usize,
     vals: &[Val],
 ) -> Result<Returned> {
-    // The ktable (holding the function), the subject, then the Lua values
+    // The pattern (its ktable holds the function), the subject, then the Lua values
     // the captured values hold, in the order they are pushed below (none,
     // and no vector, for captures of subject text and numbers).
-    let ktable = env.ktable()?.map_or(Value::Nil, |t| Value::Table(t.clone()));
     let mut extra = Vec::new();
     for v in vals {
         tables.collect_value(env, v, 0, &mut extra)?;
@@ -62,7 +61,7 @@ pub fn match_time(
     // destructor, so an error raised by the called function (or by a
     // push that runs out of memory) unwinds through it safely. It leaves
     // the number of results, then the results, on the stack.
-    let args = (ktable, env.subject_value.clone(), Variadic::from(extra));
+    let args = (env.pattern, env.subject_value, Variadic::from(extra));
     let (n, first, second, rest) = unsafe {
         env.lua.exec_raw::<(usize, Value, Value, Variadic<Value>)>(args, |state| {
             if ffi::lua_checkstack(state, nvals.saturating_add(4)) == 0 {
@@ -70,16 +69,18 @@ pub fn match_time(
             }
             // The function: ktable[key] (nil, which fails the call, when
             // there is no ktable).
-            if ffi::lua_type(state, 1) == ffi::LUA_TTABLE {
-                ffi::lua_rawgeti(state, 1, ffi::lua_Integer::from(key));
+            let kt = ktable_at_1(state);
+            if kt != 0 {
+                ffi::lua_rawgeti(state, kt, ffi::lua_Integer::from(key));
             } else {
                 ffi::lua_pushnil(state);
             }
             ffi::lua_pushvalue(state, 2);
             ffi::lua_pushinteger(state, position);
+            let raw = Raw { subject, prog, kt };
             let mut next_arg = 3;
             for v in vals {
-                push_value(state, tables, subject, prog, v, &mut next_arg);
+                push_value(state, tables, raw, v, &mut next_arg);
             }
             ffi::lua_call(state, nvals + 2, ffi::LUA_MULTRET);
             // Their number below the results, then drop the arguments.

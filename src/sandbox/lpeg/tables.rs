@@ -16,7 +16,7 @@
 use std::ffi::c_int;
 
 use mlua::ffi;
-use mlua::{Lua, MultiValue, Value};
+use mlua::{Lua, Value, Variadic};
 
 use super::capture::{Env, Val};
 use super::error::{LpegError, Result};
@@ -104,27 +104,27 @@ impl Tables {
 
     /// Creates table `t` and the tables nested in it as Lua tables.
     pub fn build(&self, env: &Env, t: u32) -> Result<Value> {
-        // The Lua values the tables hold (and the names of named groups)
-        // become arguments of the protected call, in the order the build
-        // below uses them.
+        // The arguments of the protected call: the pattern, whose ktable
+        // holds the names of named entries (read from there, already Lua
+        // strings, instead of being hashed again), then the Lua values the
+        // tables hold, in the order the build below uses them.
         let mut args = Vec::new();
         self.collect(env, t, 0, &mut args)?;
-        let nargs = args.len();
         let (subject, prog) = (env.subject, env.prog);
+        let args = (env.pattern, Variadic::from(args));
         // SAFETY: the closure runs inside mlua's protected call on a stack
-        // holding exactly the `nargs` arguments. `build_raw` only uses raw
+        // holding exactly the arguments above. `build_raw` only uses raw
         // Lua API calls on that stack, checks the stack space it needs, and
         // holds no value with a destructor, so a Lua error (running out of
         // memory) unwinding through it skips nothing that must run. It
         // leaves the built table as the only value on the stack.
         let v = unsafe {
-            env.lua.exec_raw::<Value>(MultiValue::from_vec(args), |state| {
-                let mut next_arg = 1;
-                build_raw(state, self, subject, prog, t, &mut next_arg);
-                if nargs > 0 {
-                    ffi::lua_replace(state, 1);
-                    ffi::lua_settop(state, 1);
-                }
+            env.lua.exec_raw::<Value>(args, |state| {
+                let kt = ktable_at_1(state);
+                let mut next_arg = 2;
+                build_raw(state, self, Raw { subject, prog, kt }, t, &mut next_arg);
+                ffi::lua_replace(state, 1);
+                ffi::lua_settop(state, 1);
             })
         };
         Ok(v?)
@@ -141,35 +141,59 @@ impl Tables {
         })
     }
 
-    fn collect(&self, env: &Env, t: u32, depth: u32, args: &mut Vec<Value>) -> Result<()> {
+    /// Adds the Lua values [`build_raw`] takes from the arguments for table
+    /// `t`; true when a table of the nest has named entries.
+    fn collect(&self, env: &Env, t: u32, depth: u32, args: &mut Vec<Value>) -> Result<bool> {
         if depth > MAX_DEPTH {
             return Err(LpegError::NestingTooDeep);
         }
+        let mut named = false;
         for e in self.entries_of(self.pending(t)?) {
-            if let Key::Name(k) = e.key
-                && env.prog.string(k).is_none()
-            {
-                args.push(env.kvalue(k)?.into_owned());
-            }
-            self.collect_value(env, &e.val, depth, args)?;
+            named |= matches!(e.key, Key::Name(_));
+            named |= self.collect_value(env, &e.val, depth, args)?;
         }
-        Ok(())
+        Ok(named)
     }
 
-    /// Adds the Lua values [`push_value`] takes from the arguments for `v`.
+    /// Adds the Lua values [`push_value`] takes from the arguments for `v`;
+    /// true when `v` holds a table with named entries.
     pub fn collect_value(
         &self,
         env: &Env,
         v: &Val,
         depth: u32,
         args: &mut Vec<Value>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         match v {
             Val::Lua(v) if !is_immediate(v) => args.push(v.clone()),
-            Val::Tab(c) => self.collect(env, *c, depth + 1, args)?,
+            Val::Tab(c) => return self.collect(env, *c, depth + 1, args),
             Val::Lua(_) | Val::Str(..) | Val::Int(_) | Val::Const(_) => {}
         }
-        Ok(())
+        Ok(false)
+    }
+}
+
+/// Replaces stack slot 1, the pattern, with its ktable; the index of the
+/// ktable (1), or 0 when the pattern has none. (mlua keeps a userdata's
+/// user values in a table in its Lua user value; the ktable is entry 1.)
+///
+/// # Safety
+/// Inside a protected call whose first argument is the pattern userdata.
+pub(super) unsafe fn ktable_at_1(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY: raw reads of the userdata at slot 1 with the two slots
+    // checked first; the result (nil when there is no ktable) moves into
+    // slot 1 and the wrapper table is dropped.
+    unsafe {
+        if ffi::lua_checkstack(state, 2) == 0 {
+            ffi::luaL_error(state, c"stack overflow".as_ptr());
+        }
+        let mut kind = ffi::lua_getiuservalue(state, 1, 1);
+        if kind == ffi::LUA_TTABLE {
+            kind = ffi::lua_rawgeti(state, -1, 1);
+            ffi::lua_remove(state, -2);
+        }
+        ffi::lua_replace(state, 1);
+        if kind == ffi::LUA_TTABLE { 1 } else { 0 }
     }
 }
 
@@ -177,6 +201,16 @@ impl Tables {
 /// the arguments (no reference needed).
 fn is_immediate(v: &Value) -> bool {
     matches!(v, Value::Nil | Value::Boolean(_) | Value::Integer(_) | Value::Number(_))
+}
+
+/// What the raw builders read besides the entries.
+#[derive(Clone, Copy)]
+pub(super) struct Raw<'a> {
+    pub subject: &'a [u8],
+    pub prog: &'a Program,
+    /// The stack index of the pattern's ktable, 0 when it is not there
+    /// (then no table has named entries).
+    pub kt: c_int,
 }
 
 /// Pushes the Lua value of `v`; Lua values are taken from the arguments on
@@ -187,11 +221,11 @@ fn is_immediate(v: &Value) -> bool {
 pub(super) unsafe fn push_value(
     state: *mut ffi::lua_State,
     tables: &Tables,
-    subject: &[u8],
-    prog: &Program,
+    raw: Raw,
     v: &Val,
     next_arg: &mut i32,
 ) {
+    let Raw { subject, prog, .. } = raw;
     // SAFETY: raw pushes on a valid state with the room the caller checked.
     unsafe {
         match v {
@@ -209,22 +243,23 @@ pub(super) unsafe fn push_value(
                 ffi::lua_pushvalue(state, *next_arg);
                 *next_arg += 1;
             }
-            Val::Tab(c) => build_raw(state, tables, subject, prog, *c, next_arg),
+            Val::Tab(c) => build_raw(state, tables, raw, *c, next_arg),
         }
     }
 }
 
 /// Pushes table `t`, built from its entries; Lua values are taken from the
-/// arguments on the stack from `next_arg` on, in `collect`'s order.
+/// arguments on the stack from `next_arg` on, in `collect`'s order, and the
+/// names of named entries from the ktable at `raw.kt`.
 ///
 /// # Safety
 /// `state` must be inside a protected call whose stack holds the arguments
-/// `collect` gathered for `t` from `next_arg` on.
+/// `collect` gathered for `t` from `next_arg` on, and the ktable at
+/// `raw.kt` when `collect` found named entries.
 unsafe fn build_raw(
     state: *mut ffi::lua_State,
     tables: &Tables,
-    subject: &[u8],
-    prog: &Program,
+    raw: Raw,
     t: u32,
     next_arg: &mut i32,
 ) {
@@ -244,15 +279,14 @@ unsafe fn build_raw(
         for e in tables.entries_of(p) {
             match e.key {
                 Key::Index(i) => ffi::lua_pushinteger(state, i),
-                Key::Name(k) => match prog.string(k) {
-                    Some(name) => push_bytes(state, name),
-                    None => {
-                        ffi::lua_pushvalue(state, *next_arg);
-                        *next_arg += 1;
-                    }
-                },
+                Key::Name(k) if raw.kt != 0 => {
+                    ffi::lua_rawgeti(state, raw.kt, ffi::lua_Integer::from(k));
+                }
+                // No ktable: cannot happen (names live there); a nil key
+                // makes the store fail with Lua's own error.
+                Key::Name(_) => ffi::lua_pushnil(state),
             }
-            push_value(state, tables, subject, prog, &e.val, next_arg);
+            push_value(state, tables, raw, &e.val, next_arg);
             ffi::lua_rawset(state, -3);
         }
     }
