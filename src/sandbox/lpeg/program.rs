@@ -92,8 +92,9 @@ pub struct Program {
     /// Ktable entries that are the base library's `tonumber`, which a
     /// function capture over one string may apply without calling Lua.
     pub tonumber: Vec<bool>,
-    /// The bytes of ktable entries that are strings (group names, `Cc`
-    /// strings), so table captures can store them without a Lua value.
+    /// The bytes of ktable entries that are strings, so `Cc` strings can be
+    /// stored or appended without a Lua value (group names are read from
+    /// the ktable itself).
     pub strings: Vec<Option<Box<[u8]>>>,
 }
 

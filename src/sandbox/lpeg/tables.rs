@@ -6,7 +6,8 @@
 //! most of the time LPeg spent on a log line. So the evaluator records a
 //! table capture here as a list of entries (subject ranges, integers, Lua
 //! values, nested tables), and [`Tables::build`] creates the whole nest of
-//! tables with raw Lua API calls inside a single protected call. The
+//! tables with raw Lua API calls inside a single protected call, reading
+//! group names from the pattern's ktable (already Lua strings). The
 //! memory limit still applies: an allocation that passes it raises Lua's
 //! memory error inside that call, which comes back as an error like any
 //! other; the entries themselves are checked as they grow.
@@ -142,34 +143,31 @@ impl Tables {
     }
 
     /// Adds the Lua values [`build_raw`] takes from the arguments for table
-    /// `t`; true when a table of the nest has named entries.
-    fn collect(&self, env: &Env, t: u32, depth: u32, args: &mut Vec<Value>) -> Result<bool> {
+    /// `t` (group names are read from the ktable, not passed).
+    fn collect(&self, env: &Env, t: u32, depth: u32, args: &mut Vec<Value>) -> Result<()> {
         if depth > MAX_DEPTH {
             return Err(LpegError::NestingTooDeep);
         }
-        let mut named = false;
         for e in self.entries_of(self.pending(t)?) {
-            named |= matches!(e.key, Key::Name(_));
-            named |= self.collect_value(env, &e.val, depth, args)?;
+            self.collect_value(env, &e.val, depth, args)?;
         }
-        Ok(named)
+        Ok(())
     }
 
-    /// Adds the Lua values [`push_value`] takes from the arguments for `v`;
-    /// true when `v` holds a table with named entries.
+    /// Adds the Lua values [`push_value`] takes from the arguments for `v`.
     pub fn collect_value(
         &self,
         env: &Env,
         v: &Val,
         depth: u32,
         args: &mut Vec<Value>,
-    ) -> Result<bool> {
+    ) -> Result<()> {
         match v {
             Val::Lua(v) if !is_immediate(v) => args.push(v.clone()),
-            Val::Tab(c) => return self.collect(env, *c, depth + 1, args),
+            Val::Tab(c) => self.collect(env, *c, depth + 1, args)?,
             Val::Lua(_) | Val::Str(..) | Val::Int(_) | Val::Const(_) => {}
         }
-        Ok(false)
+        Ok(())
     }
 }
 
@@ -208,8 +206,8 @@ fn is_immediate(v: &Value) -> bool {
 pub(super) struct Raw<'a> {
     pub subject: &'a [u8],
     pub prog: &'a Program,
-    /// The stack index of the pattern's ktable, 0 when it is not there
-    /// (then no table has named entries).
+    /// The stack index of the pattern's ktable, 0 when the pattern has
+    /// none (then no table has named entries).
     pub kt: c_int,
 }
 
@@ -255,7 +253,7 @@ pub(super) unsafe fn push_value(
 /// # Safety
 /// `state` must be inside a protected call whose stack holds the arguments
 /// `collect` gathered for `t` from `next_arg` on, and the ktable at
-/// `raw.kt` when `collect` found named entries.
+/// `raw.kt` when a table of the nest has named entries.
 unsafe fn build_raw(
     state: *mut ffi::lua_State,
     tables: &Tables,
