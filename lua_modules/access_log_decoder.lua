@@ -6,10 +6,10 @@ parser. Reads the decoder options documented in those scripts
 user_agent_conditional, payload_keep, grammar).
 
 - new(builders, default_format) -> process_message
-    `builders` maps a `grammar` option ("lpeg", "pattern") to a function
-    taking the log format and returning an object with `:match(line)`,
-    which gives a table of typed fields (`time`, if present, becomes the
-    Timestamp) or nil. `default_format` is used when `log_format` is not
+    `builders` maps a `grammar` option ("lpeg", the default, or "pattern")
+    to a function taking the log format and returning an object with
+    `:match(line)`, which gives a table of typed fields (`time`, if
+    present, becomes the Timestamp) or nil. `default_format` is used when `log_format` is not
     set. Errors at load time when `grammar` names no builder.
 --]]
 
@@ -21,7 +21,7 @@ local error = error
 local M = {}
 
 function M.new(builders, default_format)
-    local grammar_name = read_config("grammar") or "pattern"
+    local grammar_name = read_config("grammar") or "lpeg"
     local build = builders[grammar_name]
     if not build then error('grammar must be "lpeg" or "pattern"') end
     local grammar = build(read_config("log_format") or default_format)

@@ -23,11 +23,11 @@ Config (the `[<name>.config]` table):
     recognised.
 - payload_keep (bool, default false)
     Keep the log line as the Payload.
-- grammar (string, default "pattern")
+- grammar (string, default "lpeg")
     The implementation that parses the lines, both giving the same fields:
-    "pattern" (a Lua pattern and generated code, the faster one in
-    Sandpiper, see BENCHMARKS.md) or "lpeg" (an LPeg grammar from
-    common_log_format.build_apache_grammar).
+    "lpeg" (an LPeg grammar from common_log_format.build_apache_grammar,
+    the faster one in Sandpiper, see BENCHMARKS.md) or "pattern" (a Lua
+    pattern and generated code).
 
 Example:
 

@@ -8,6 +8,7 @@ use super::capture::Env;
 use super::charset::{CLASS_NAMES, Charset, class};
 use super::error::{LpegError, Result};
 use super::eval::Eval;
+use super::fast;
 use super::pattern::{Pat, Pattern, push, to_pat};
 use super::tree::{self, CapKind, Kind, MAX_BEHIND};
 use super::vm::{self, LpegState};
@@ -49,7 +50,7 @@ fn bytes_arg(lua: &Lua, v: &Value, arg: usize, func: &'static str) -> Result<mlu
 }
 
 /// `init` as LPeg 1.0 reads it: 1-based, negative from the end, clamped.
-fn init_position(init: Option<i64>, len: usize) -> usize {
+pub(super) fn init_position(init: Option<i64>, len: usize) -> usize {
     let ii = init.unwrap_or(1);
     if ii > 0 {
         usize::try_from(ii - 1).map_or(len, |i| i.min(len))
@@ -351,7 +352,12 @@ pub fn open_lpeg(lua: &Lua) -> mlua::Result<Table> {
         lua.set_app_data(LpegState::default());
     }
     let t = lua.create_table()?;
-    t.set("match", lua.create_function(lp_match)?)?;
+    let sample = new(lua, Ok(Pat::new(tree::leaf(Kind::True))))?;
+    let compile = lua.create_function(|lua, ud: AnyUserData| {
+        ud.borrow::<Pattern>()?.program(lua, &ud)?;
+        Ok(())
+    })?;
+    t.set("match", fast::create(lua, lua.create_function(lp_match)?, compile, sample)?)?;
     t.set("type", lua.create_function(lp_type)?)?;
     t.set("version", lua.create_function(|_, ()| Ok(VERSION))?)?;
     t.set("setmaxstack", lua.create_function(lp_setmaxstack)?)?;

@@ -60,6 +60,59 @@ pub fn innermost_open(caps: &[Cap]) -> usize {
     0
 }
 
+/// The index after entry `i` and everything nested in it.
+pub fn skip(caps: &[Cap], i: usize) -> usize {
+    if !caps[i].is_open() {
+        return i + 1;
+    }
+    let mut depth = 0u32;
+    for (j, c) in caps.iter().enumerate().skip(i + 1) {
+        if c.kind == CapKind::Close {
+            if depth == 0 {
+                return j + 1;
+            }
+            depth -= 1;
+        } else if c.is_open() {
+            depth += 1;
+        }
+    }
+    caps.len()
+}
+
+/// Start, end and next index of entry `i`.
+pub fn range(caps: &[Cap], i: usize) -> (u32, u32, usize) {
+    let c = caps[i];
+    if !c.is_open() {
+        return (c.pos, c.pos + c.len, i + 1);
+    }
+    let next = skip(caps, i);
+    let end = caps.get(next - 1).map_or(c.pos, |e| e.pos);
+    (c.pos, end, next)
+}
+
+/// The name key of entry `c` when it is a named group.
+pub fn named_group(prog: &Program, c: &Cap) -> Option<u32> {
+    let key = prog.caps[c.idx as usize].key;
+    (c.kind == CapKind::Group && key != 0).then_some(key)
+}
+
+/// Array and hash sizes for the table of the table capture at entry `i`:
+/// one slot per nested capture, one key per named group.
+pub fn table_sizes(prog: &Program, caps: &[Cap], i: usize) -> (usize, usize) {
+    let (mut narr, mut nrec) = (0, 0);
+    if caps[i].is_open() {
+        let mut j = i + 1;
+        while j < caps.len() && caps[j].kind != CapKind::Close {
+            match named_group(prog, &caps[j]) {
+                Some(_) => nrec += 1,
+                None => narr += 1,
+            }
+            j = skip(caps, j);
+        }
+    }
+    (narr, nrec)
+}
+
 /// A captured value; subject substrings become Lua strings only when used,
 /// and table captures Lua tables (see [`super::tables`]).
 #[derive(Debug, Clone)]

@@ -36,6 +36,8 @@ pub enum LpegError {
     InvalidPosition,
     #[error("too many results in match-time capture")]
     TooManyResults,
+    #[error("too many captures")]
+    TooManyCaptures,
     #[error("subcapture nesting too deep")]
     NestingTooDeep,
     #[error("back reference '{0}' not found")]

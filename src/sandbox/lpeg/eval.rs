@@ -6,7 +6,9 @@
 
 use mlua::{MultiValue, Value};
 
-use super::capture::{Cap, Env, Text, Val, decimal_integer, innermost_open};
+use super::capture::{
+    Cap, Env, Text, Val, decimal_integer, innermost_open, named_group, range, skip, table_sizes,
+};
 use super::error::{LpegError, Result};
 use super::program::CapDef;
 use super::tables::{Key, Tables};
@@ -142,36 +144,6 @@ impl<'e, 'a> Eval<'e, 'a> {
         self.env.prog.caps[c.idx as usize]
     }
 
-    /// The index after entry `i` and everything nested in it.
-    fn skip(&self, i: usize) -> usize {
-        if !self.caps[i].is_open() {
-            return i + 1;
-        }
-        let mut depth = 0u32;
-        for (j, c) in self.caps.iter().enumerate().skip(i + 1) {
-            if c.kind == CapKind::Close {
-                if depth == 0 {
-                    return j + 1;
-                }
-                depth -= 1;
-            } else if c.is_open() {
-                depth += 1;
-            }
-        }
-        self.caps.len()
-    }
-
-    /// Start, end and next index of entry `i`.
-    fn range(&self, i: usize) -> (u32, u32, usize) {
-        let c = self.caps[i];
-        if !c.is_open() {
-            return (c.pos, c.pos + c.len, i + 1);
-        }
-        let next = self.skip(i);
-        let end = self.caps.get(next - 1).map_or(c.pos, |e| e.pos);
-        (c.pos, end, next)
-    }
-
     fn enter(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_NESTING {
@@ -230,7 +202,7 @@ impl<'e, 'a> Eval<'e, 'a> {
             CapKind::Fold => self.fold(i),
             CapKind::Runtime => self.runtime(i),
             // Open match-time captures and closes do not start a capture.
-            CapKind::Cmt | CapKind::Close => Ok((self.skip(i), 0)),
+            CapKind::Cmt | CapKind::Close => Ok((skip(self.caps, i), 0)),
         }
     }
 
@@ -249,7 +221,7 @@ impl<'e, 'a> Eval<'e, 'a> {
                 self.put(Val::Lua(v))?;
             }
         }
-        Ok((self.skip(i), d.n as usize))
+        Ok((skip(self.caps, i), d.n as usize))
     }
 
     fn argument(&mut self, i: usize) -> Result<(usize, usize)> {
@@ -260,7 +232,7 @@ impl<'e, 'a> Eval<'e, 'a> {
             .cloned()
             .ok_or(LpegError::AbsentArg(d.n))?;
         self.put(Val::Lua(v))?;
-        Ok((self.skip(i), 1))
+        Ok((skip(self.caps, i), 1))
     }
 
     fn backref(&mut self, i: usize) -> Result<(usize, usize)> {
@@ -268,7 +240,7 @@ impl<'e, 'a> Eval<'e, 'a> {
         self.enter()?;
         let (_, n) = self.nested_or_whole(group)?;
         self.depth -= 1;
-        Ok((self.skip(i), n))
+        Ok((skip(self.caps, i), n))
     }
 
     fn simple(&mut self, i: usize) -> Result<(usize, usize)> {
@@ -285,7 +257,7 @@ impl<'e, 'a> Eval<'e, 'a> {
         if self.def(&self.caps[i]).key == 0 {
             self.nested_or_whole(i)
         } else {
-            Ok((self.skip(i), 0))
+            Ok((skip(self.caps, i), 0))
         }
     }
 
@@ -327,25 +299,8 @@ impl<'e, 'a> Eval<'e, 'a> {
         Err(LpegError::BackRefNotFound(super::pattern::val2str(env.lua, &want)))
     }
 
-    /// Array and hash sizes for a table capture's table: one slot per
-    /// nested capture, one key per named group.
-    fn table_sizes(&self, i: usize) -> (usize, usize) {
-        let (mut narr, mut nrec) = (0, 0);
-        if self.caps[i].is_open() {
-            let mut j = i + 1;
-            while j < self.caps.len() && self.caps[j].kind != CapKind::Close {
-                match self.named_group(j) {
-                    Some(_) => nrec += 1,
-                    None => narr += 1,
-                }
-                j = self.skip(j);
-            }
-        }
-        (narr, nrec)
-    }
-
     fn table(&mut self, i: usize) -> Result<(usize, usize)> {
-        let (narr, nrec) = self.table_sizes(i);
+        let (narr, nrec) = table_sizes(self.env.prog, self.caps, i);
         let t = self.tables.open(self.env.lua, narr, nrec)?;
         let mut j = i + 1;
         if self.caps[i].is_open() {
@@ -353,7 +308,7 @@ impl<'e, 'a> Eval<'e, 'a> {
             let mut len: i64 = 0;
             while j < self.caps.len() && self.caps[j].kind != CapKind::Close {
                 let base = self.out.len();
-                let named = self.named_group(j);
+                let named = named_group(self.env.prog, &self.caps[j]);
                 let (next, k) = match named {
                     Some(_) => self.nested_or_whole(j)?,
                     None => self.push(j)?,
@@ -367,13 +322,6 @@ impl<'e, 'a> Eval<'e, 'a> {
         }
         self.put(Val::Tab(t))?;
         Ok((j + 1, 1))
-    }
-
-    /// The name key of entry `j` when it is a named group.
-    fn named_group(&self, j: usize) -> Option<u32> {
-        let c = &self.caps[j];
-        let key = self.def(c).key;
-        (c.kind == CapKind::Group && key != 0).then_some(key)
     }
 
     /// Moves the `k` values from `base` into table `t`: the first under the
@@ -468,7 +416,7 @@ impl<'e, 'a> Eval<'e, 'a> {
     fn numbered(&mut self, i: usize) -> Result<(usize, usize)> {
         let want = self.def(&self.caps[i]).n as usize;
         if want == 0 {
-            return Ok((self.skip(i), 0));
+            return Ok((skip(self.caps, i), 0));
         }
         let base = self.out.len();
         let (next, n) = self.nested_or_whole(i)?;
@@ -488,7 +436,7 @@ impl<'e, 'a> Eval<'e, 'a> {
         if c.is_open() {
             self.enter()?;
             while j < self.caps.len() && self.caps[j].kind != CapKind::Close {
-                let (start, end, _) = self.range(j);
+                let (start, end, _) = range(self.caps, j);
                 let base = self.out.len();
                 let (next, k) = self.push(j)?;
                 let start = start.max(cur);
@@ -519,7 +467,7 @@ impl<'e, 'a> Eval<'e, 'a> {
     /// Collects the items of a string capture: the text of entry `i`, then
     /// its nested captures, descending into simple captures.
     fn collect_items(&self, i: usize, items: &mut Vec<Item>) -> usize {
-        let (start, end, next) = self.range(i);
+        let (start, end, next) = range(self.caps, i);
         if items.len() < MAX_STRING_ITEMS {
             items.push(Item::Text(start, end));
         }
@@ -532,7 +480,7 @@ impl<'e, 'a> Eval<'e, 'a> {
                     if items.len() < MAX_STRING_ITEMS {
                         items.push(Item::Cap(k));
                     }
-                    k = self.skip(k);
+                    k = skip(self.caps, k);
                 }
             }
         }

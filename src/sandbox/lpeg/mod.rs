@@ -17,9 +17,13 @@
 //!
 //! Pipeline: Lua values -> `tree` (built by `pattern` with its
 //! `ktable`, checked by `grammar` with `analysis`) -> `compile` ->
-//! `program` run by `vm`, which records the `capture` list that
-//! `eval` evaluates (building table captures in one call, `tables`). `re` parses its syntax (`re_syntax`) into the
-//! same trees.
+//! `program` run by `vm`, which records the `capture` list. `match` is a
+//! C function (`fast`): for the common call it runs the VM and `push`
+//! evaluates the captures straight onto the Lua stack, in one protected
+//! call; every other call goes to the mlua implementation (`api`), where
+//! `eval` evaluates the list (building table captures in one call,
+//! `tables`, and calling match-time captures, `call`). `re` parses its
+//! syntax (`re_syntax`) into the same trees.
 
 mod analysis;
 mod api;
@@ -29,10 +33,12 @@ mod charset;
 mod compile;
 mod error;
 mod eval;
+mod fast;
 mod grammar;
 mod ktable;
 mod pattern;
 mod program;
+mod push;
 mod re;
 mod re_syntax;
 mod tables;

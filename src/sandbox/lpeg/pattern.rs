@@ -60,6 +60,7 @@ impl Pattern {
             .collect();
         let prog = Rc::new(prog);
         *self.program.borrow_mut() = Some(prog.clone());
+        super::fast::publish(ud, &prog)?;
         Ok(prog)
     }
 }

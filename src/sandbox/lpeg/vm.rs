@@ -15,7 +15,7 @@ use super::call;
 use super::capture::{Cap, Env, OPEN, Val, innermost_open};
 use super::error::{LpegError, Result};
 use super::eval::Eval;
-use super::program::Instr;
+use super::program::{Instr, Program};
 use super::tables::Tables;
 use super::tree::CapKind;
 use crate::sandbox::budget;
@@ -140,30 +140,126 @@ fn utf8_at(s: &[u8]) -> Option<(u32, usize)> {
 
 /// Runs the program of `env` from `init`; returns the end of the match and
 /// the steps of the last, partial batch, which the caller charges (with
-/// any capture evaluation) in one go.
+/// any capture evaluation) in one go. Match-time captures call their
+/// functions through mlua and keep their values in `bufs.dynv`.
 pub fn run(
     env: &Env,
     bufs: &mut Buffers,
     maxstack: usize,
     init: usize,
 ) -> Result<(Option<usize>, u64)> {
-    let mut m = Machine { env, bufs, maxstack };
+    run_with(env.lua, env.prog, env.subject, bufs, maxstack, init, &mut MluaTime { env })
+}
+
+/// [`run`] with match-time captures run by `rt`.
+pub(super) fn run_with<R: MatchTime>(
+    lua: &Lua,
+    prog: &Program,
+    subject: &[u8],
+    bufs: &mut Buffers,
+    maxstack: usize,
+    init: usize,
+    rt: &mut R,
+) -> Result<(Option<usize>, u64)> {
+    let mut m = Machine { lua, prog, subject, bufs, maxstack, rt };
     let (res, left) = m.steps(init)?;
     Ok((res, u64::from(BATCH - left)))
 }
 
-struct Machine<'e, 'a> {
-    env: &'e Env<'a>,
-    bufs: &'e mut Buffers,
-    maxstack: usize,
+/// How match-time captures run and where the values they return are kept
+/// (their count is part of each backtrack entry).
+pub(super) trait MatchTime {
+    /// How many values match-time captures hold now.
+    fn dyn_len(&self, bufs: &Buffers) -> u32;
+    /// Drops the values past the first `n` (on backtracking).
+    fn dyn_truncate(&mut self, bufs: &mut Buffers, n: u32);
+    /// Calls the function of the match-time capture opened at
+    /// `bufs.caps[open]`, closing at `pos`, with the values of the captures
+    /// nested in it; keeps the values it returns after the first. Returns
+    /// the new position and the index and count of the kept values, or
+    /// `None` when the function makes the match fail.
+    fn call(
+        &mut self,
+        bufs: &mut Buffers,
+        open: usize,
+        pos: usize,
+    ) -> Result<Option<(usize, u32, usize)>>;
 }
 
-impl Machine<'_, '_> {
+/// The position a match-time capture's function returned as `n`, checked
+/// against the current position `pos` and the subject length `len`.
+pub(super) fn returned_position(n: i64, pos: usize, len: usize) -> Result<usize> {
+    let p = usize::try_from(n - 1).map_err(|_| LpegError::InvalidPosition)?;
+    if p < pos || p > len {
+        return Err(LpegError::InvalidPosition);
+    }
+    Ok(p)
+}
+
+/// Match-time captures called through mlua, their values in `bufs.dynv`.
+struct MluaTime<'e, 'a> {
+    env: &'e Env<'a>,
+}
+
+impl MatchTime for MluaTime<'_, '_> {
+    fn dyn_len(&self, bufs: &Buffers) -> u32 {
+        bufs.dynv.len() as u32
+    }
+
+    fn dyn_truncate(&mut self, bufs: &mut Buffers, n: u32) {
+        bufs.dynv.truncate(n as usize);
+    }
+
+    fn call(
+        &mut self,
+        bufs: &mut Buffers,
+        open: usize,
+        pos: usize,
+    ) -> Result<Option<(usize, u32, usize)>> {
+        let env = self.env;
+        let c = bufs.caps[open];
+        let key = env.prog.caps[c.idx as usize].key;
+        let mut vals = std::mem::take(&mut bufs.vals);
+        let mut ev = Eval::new(env, &bufs.caps, &bufs.dynv, &mut vals, &mut bufs.tables);
+        let n = ev.push_range(open + 1, bufs.caps.len())?;
+        budget::charge(env.lua, ev.steps)?;
+        let rets = call::match_time(env, &bufs.tables, key, pos, &vals[..n]);
+        vals.clear();
+        bufs.vals = vals;
+        let mut rets = rets?.into_values();
+        let newpos = match rets.next() {
+            None | Some(Value::Nil | Value::Boolean(false)) => return Ok(None),
+            Some(Value::Boolean(true)) => pos,
+            Some(Value::Integer(n)) => returned_position(n, pos, env.subject.len())?,
+            Some(Value::Number(x)) if x.fract() == 0.0 && x.abs() < 9.0e15 => {
+                returned_position(x as i64, pos, env.subject.len())?
+            }
+            Some(_) => return Err(LpegError::InvalidPosition),
+        };
+        let start = bufs.dynv.len();
+        for v in rets {
+            grow(env.lua, &mut bufs.dynv)?;
+            bufs.dynv.push(v);
+        }
+        Ok(Some((newpos, start as u32, bufs.dynv.len() - start)))
+    }
+}
+
+struct Machine<'e, R> {
+    lua: &'e Lua,
+    prog: &'e Program,
+    subject: &'e [u8],
+    bufs: &'e mut Buffers,
+    maxstack: usize,
+    rt: &'e mut R,
+}
+
+impl<R: MatchTime> Machine<'_, R> {
     /// Charges a spent batch; kept out of line so the loop stays tight.
     #[cold]
     #[inline(never)]
     fn refuel(&self) -> Result<u32> {
-        budget::charge(self.env.lua, u64::from(BATCH))?;
+        budget::charge(self.lua, u64::from(BATCH))?;
         Ok(BATCH)
     }
 
@@ -171,29 +267,25 @@ impl Machine<'_, '_> {
     #[cold]
     #[inline(never)]
     fn charge_literal(&self, n: u32) -> Result<()> {
-        budget::charge(self.env.lua, u64::from(n / 32))?;
+        budget::charge(self.lua, u64::from(n / 32))?;
         Ok(())
     }
 
     #[inline]
     fn push_frame(&mut self, pc: usize, pos: u32) -> Result<()> {
+        let dynv = self.rt.dyn_len(self.bufs);
         let stack = &mut self.bufs.stack;
         if stack.len() >= self.maxstack {
             return Err(LpegError::StackOverflow(self.maxstack));
         }
-        grow(self.env.lua, stack)?;
-        stack.push(Frame {
-            pc: pc as u32,
-            pos,
-            cap: self.bufs.caps.len() as u32,
-            dynv: self.bufs.dynv.len() as u32,
-        });
+        grow(self.lua, stack)?;
+        stack.push(Frame { pc: pc as u32, pos, cap: self.bufs.caps.len() as u32, dynv });
         Ok(())
     }
 
     #[inline]
     fn push_cap(&mut self, c: Cap) -> Result<()> {
-        grow(self.env.lua, &mut self.bufs.caps)?;
+        grow(self.lua, &mut self.bufs.caps)?;
         self.bufs.caps.push(c);
         Ok(())
     }
@@ -203,7 +295,7 @@ impl Machine<'_, '_> {
         while let Some(f) = self.bufs.stack.pop() {
             if f.pos != CALL {
                 self.bufs.caps.truncate(f.cap as usize);
-                self.bufs.dynv.truncate(f.dynv as usize);
+                self.rt.dyn_truncate(self.bufs, f.dynv);
                 return Some((f.pc as usize, f.pos as usize));
             }
         }
@@ -214,9 +306,9 @@ impl Machine<'_, '_> {
     /// left in the current batch.
     fn steps(&mut self, init: usize) -> Result<(Option<usize>, u32)> {
         let mut left = BATCH;
-        let prog = self.env.prog;
+        let prog = self.prog;
         let code = &prog.code[..];
-        let s = self.env.subject;
+        let s = self.subject;
         let len = s.len();
         let mut pc = 0usize;
         let mut pos = init;
@@ -314,7 +406,7 @@ impl Machine<'_, '_> {
                     continue;
                 }
                 Instr::PartialCommit(t) => {
-                    let (ncap, ndyn) = (self.bufs.caps.len() as u32, self.bufs.dynv.len() as u32);
+                    let (ncap, ndyn) = (self.bufs.caps.len() as u32, self.rt.dyn_len(self.bufs));
                     if let Some(top) = self.bufs.stack.last_mut() {
                         top.pos = pos as u32;
                         top.cap = ncap;
@@ -327,7 +419,7 @@ impl Machine<'_, '_> {
                     if let Some(f) = self.bufs.stack.pop() {
                         pos = f.pos as usize;
                         self.bufs.caps.truncate(f.cap as usize);
-                        self.bufs.dynv.truncate(f.dynv as usize);
+                        self.rt.dyn_truncate(self.bufs, f.dynv);
                     }
                     pc = t as usize;
                     continue;
@@ -398,49 +490,19 @@ impl Machine<'_, '_> {
 
     /// Runs the function of the match-time capture closing at `pos`; returns
     /// the new position, or `None` when the function makes the match fail.
-    #[inline(never)]
     fn match_time(&mut self, pos: usize) -> Result<Option<usize>> {
-        let env = self.env;
         let open = innermost_open(&self.bufs.caps);
         let c = self.bufs.caps[open];
-        let key = env.prog.caps[c.idx as usize].key;
-        let mut vals = std::mem::take(&mut self.bufs.vals);
-        let mut ev =
-            Eval::new(env, &self.bufs.caps, &self.bufs.dynv, &mut vals, &mut self.bufs.tables);
-        let n = ev.push_range(open + 1, self.bufs.caps.len())?;
-        budget::charge(env.lua, ev.steps)?;
-        let rets = call::match_time(env, &self.bufs.tables, key, pos, &vals[..n]);
-        vals.clear();
-        self.bufs.vals = vals;
-        let rets = rets?;
+        let Some((newpos, start, count)) = self.rt.call(self.bufs, open, pos)? else {
+            return Ok(None);
+        };
         self.bufs.caps.truncate(open);
-        let mut rets = rets.into_values();
-        let at = |n: i64| -> Result<usize> {
-            let p = usize::try_from(n - 1).map_err(|_| LpegError::InvalidPosition)?;
-            if p < pos || p > env.subject.len() {
-                return Err(LpegError::InvalidPosition);
-            }
-            Ok(p)
-        };
-        let newpos = match rets.next() {
-            None | Some(Value::Nil | Value::Boolean(false)) => return Ok(None),
-            Some(Value::Boolean(true)) => pos,
-            Some(Value::Integer(n)) => at(n)?,
-            Some(Value::Number(x)) if x.fract() == 0.0 && x.abs() < 9.0e15 => at(x as i64)?,
-            Some(_) => return Err(LpegError::InvalidPosition),
-        };
-        let start = self.bufs.dynv.len();
-        for v in rets {
-            grow(env.lua, &mut self.bufs.dynv)?;
-            self.bufs.dynv.push(v);
-        }
-        let count = self.bufs.dynv.len() - start;
         if count > 0 {
             let count = u16::try_from(count).map_err(|_| LpegError::TooManyResults)?;
             self.push_cap(Cap {
                 pos: c.pos,
                 len: (newpos as u32).saturating_sub(c.pos),
-                idx: start as u32,
+                idx: start,
                 kind: CapKind::Runtime,
                 count,
             })?;

@@ -7,6 +7,7 @@ mod captures;
 mod differential;
 mod grammars;
 mod limits;
+mod paths;
 mod re;
 
 use mlua::Lua;
