@@ -35,7 +35,7 @@ use super::api::init_position;
 use super::error::{LpegError, Result};
 use super::program::Program;
 use super::push::{PushEval, supported};
-use super::vm::{self, Buffers, MatchTime, returned_position};
+use super::vm::{self, Buffers, MatchTime, Resumed, returned_position};
 use crate::sandbox::budget;
 use crate::sandbox::guard::error_text;
 use crate::sandbox::raw::{self, ErrorText};
@@ -325,12 +325,7 @@ impl MatchTime for StackTime<'_> {
         unsafe { ffi::lua_settop(self.state, SUBJECT + n as c_int) }
     }
 
-    fn call(
-        &mut self,
-        bufs: &mut Buffers,
-        open: usize,
-        pos: usize,
-    ) -> Result<Option<(usize, u32, usize)>> {
+    fn call(&mut self, bufs: &mut Buffers, open: usize, pos: usize) -> Result<Option<Resumed>> {
         let state = self.state;
         let c = bufs.caps[open];
         let key = self.prog.caps[c.idx as usize].key;
@@ -356,16 +351,16 @@ impl MatchTime for StackTime<'_> {
             let nargs = c_int::try_from(n + 2).map_err(|_| LpegError::TooManyCaptures)?;
             ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
             let nres = ffi::lua_gettop(state) - before;
-            let first = before + 1;
-            let newpos = match ffi::lua_type(state, first) {
+            let ret = before + 1;
+            let newpos = match ffi::lua_type(state, ret) {
                 _ if nres == 0 => None,
                 ffi::LUA_TNIL => None,
-                ffi::LUA_TBOOLEAN => (ffi::lua_toboolean(state, first) != 0).then_some(pos),
-                ffi::LUA_TNUMBER if ffi::lua_isinteger(state, first) != 0 => {
-                    Some(returned_position(ffi::lua_tointeger(state, first), pos, subject.len())?)
+                ffi::LUA_TBOOLEAN => (ffi::lua_toboolean(state, ret) != 0).then_some(pos),
+                ffi::LUA_TNUMBER if ffi::lua_isinteger(state, ret) != 0 => {
+                    Some(returned_position(ffi::lua_tointeger(state, ret), pos, subject.len())?)
                 }
                 ffi::LUA_TNUMBER => {
-                    let x = ffi::lua_tonumber(state, first);
+                    let x = ffi::lua_tonumber(state, ret);
                     if x.fract() != 0.0 || x.abs() >= 9.0e15 {
                         return Err(LpegError::InvalidPosition);
                     }
@@ -377,9 +372,9 @@ impl MatchTime for StackTime<'_> {
                 ffi::lua_settop(state, before);
                 return Ok(None);
             };
-            ffi::lua_remove(state, first);
-            let count = (nres - 1) as usize;
-            Ok(Some((newpos, (before - SUBJECT) as u32, count)))
+            ffi::lua_remove(state, ret);
+            let first = (before - SUBJECT) as u32;
+            Ok(Some(Resumed { pos: newpos, first, count: (nres - 1) as usize }))
         }
     }
 }

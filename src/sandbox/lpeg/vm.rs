@@ -175,15 +175,17 @@ pub(super) trait MatchTime {
     fn dyn_truncate(&mut self, bufs: &mut Buffers, n: u32);
     /// Calls the function of the match-time capture opened at
     /// `bufs.caps[open]`, closing at `pos`, with the values of the captures
-    /// nested in it; keeps the values it returns after the first. Returns
-    /// the new position and the index and count of the kept values, or
-    /// `None` when the function makes the match fail.
-    fn call(
-        &mut self,
-        bufs: &mut Buffers,
-        open: usize,
-        pos: usize,
-    ) -> Result<Option<(usize, u32, usize)>>;
+    /// nested in it; keeps the values it returns after the first. `None`
+    /// when the function makes the match fail.
+    fn call(&mut self, bufs: &mut Buffers, open: usize, pos: usize) -> Result<Option<Resumed>>;
+}
+
+/// Where a match goes on after a match-time capture, and the values the
+/// capture keeps (`count` of them from index `first`).
+pub(super) struct Resumed {
+    pub pos: usize,
+    pub first: u32,
+    pub count: usize,
 }
 
 /// The position a match-time capture's function returned as `n`, checked
@@ -210,12 +212,7 @@ impl MatchTime for MluaTime<'_, '_> {
         bufs.dynv.truncate(n as usize);
     }
 
-    fn call(
-        &mut self,
-        bufs: &mut Buffers,
-        open: usize,
-        pos: usize,
-    ) -> Result<Option<(usize, u32, usize)>> {
+    fn call(&mut self, bufs: &mut Buffers, open: usize, pos: usize) -> Result<Option<Resumed>> {
         let env = self.env;
         let c = bufs.caps[open];
         let key = env.prog.caps[c.idx as usize].key;
@@ -241,7 +238,7 @@ impl MatchTime for MluaTime<'_, '_> {
             grow(env.lua, &mut bufs.dynv)?;
             bufs.dynv.push(v);
         }
-        Ok(Some((newpos, start as u32, bufs.dynv.len() - start)))
+        Ok(Some(Resumed { pos: newpos, first: start as u32, count: bufs.dynv.len() - start }))
     }
 }
 
@@ -493,7 +490,8 @@ impl<R: MatchTime> Machine<'_, R> {
     fn match_time(&mut self, pos: usize) -> Result<Option<usize>> {
         let open = innermost_open(&self.bufs.caps);
         let c = self.bufs.caps[open];
-        let Some((newpos, start, count)) = self.rt.call(self.bufs, open, pos)? else {
+        let Some(Resumed { pos: newpos, first, count }) = self.rt.call(self.bufs, open, pos)?
+        else {
             return Ok(None);
         };
         self.bufs.caps.truncate(open);
@@ -502,7 +500,7 @@ impl<R: MatchTime> Machine<'_, R> {
             self.push_cap(Cap {
                 pos: c.pos,
                 len: (newpos as u32).saturating_sub(c.pos),
-                idx: start,
+                idx: first,
                 kind: CapKind::Runtime,
                 count,
             })?;

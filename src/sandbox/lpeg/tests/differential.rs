@@ -18,7 +18,7 @@ use crate::sandbox::lpeg::vm;
 
 /// A pattern to build.
 #[derive(Debug, Clone)]
-enum Spec {
+pub(super) enum Spec {
     Lit(String),
     Set(String),
     Any(u32),
@@ -35,7 +35,7 @@ enum Spec {
     Search(Box<Spec>),
 }
 
-fn spec() -> impl Strategy<Value = Spec> {
+pub(super) fn spec() -> impl Strategy<Value = Spec> {
     let leaf = prop_oneof![
         "[abc]{0,3}".prop_map(Spec::Lit),
         "[abcd]{1,3}".prop_map(Spec::Set),
@@ -59,7 +59,7 @@ fn spec() -> impl Strategy<Value = Spec> {
 }
 
 /// The tree for `s`, or `None` when LPeg would refuse it (empty loops).
-fn build(s: &Spec) -> Option<Tree> {
+pub(super) fn build(s: &Spec) -> Option<Tree> {
     Some(match s {
         Spec::Lit(l) => tree::literal(l.as_bytes()),
         Spec::Set(cs) => tree::set(Charset::from_bytes(cs.as_bytes())),

@@ -3,9 +3,13 @@
 //! argument). Both must give the same values and the same errors, and the
 //! C function must be what patterns' `match` method and `lpeg.match` are.
 
-use mlua::Value;
+use mlua::{Function, Value};
+use proptest::prelude::*;
 
+use super::differential::{build, spec};
 use super::{run, state};
+use crate::sandbox::lpeg::pattern::{Pat, push};
+use crate::sandbox::lpeg::tree::{self, CapKind, Kind};
 
 /// Cases covering every capture kind the C-function path evaluates, as
 /// `{pattern, subject}` pairs; each is matched both ways and compared.
@@ -152,4 +156,40 @@ fn patterns_match_through_the_c_function() {
     };
     assert!(matches!(slot("fast_p"), Value::LightUserData(_)));
     assert!(matches!(slot("slow_p"), Value::Boolean(false)));
+}
+
+/// Matches `p` on `s` both ways; fails unless values (or errors) agree.
+const COMPARE: &str = r#"
+return function(p, s)
+  local ok1, a = pcall(function() return table.pack(p:match(s)) end)
+  local ok2, b = pcall(function() return table.pack(lpeg.match(p, s, 1, nil)) end)
+  assert(ok1 == ok2, "one path failed: " .. tostring(ok1 and b or a))
+  if ok1 then checkeq(a, b) end
+  return a
+end
+"#;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_patterns_give_the_same_values_both_ways(
+        s in spec(),
+        in_table in any::<bool>(),
+        subjects in proptest::collection::vec("[abcd]{0,8}", 8),
+    ) {
+        let Some(mut t) = build(&s) else { return Ok(()) };
+        if in_table {
+            let body = t;
+            t = tree::node(Kind::Capture { kind: CapKind::Table, key: 0, n: 0, body })
+                .expect("table capture");
+        }
+        let lua = state();
+        let p = push(&lua, Pat::new(t)).expect("pattern");
+        let compare: Function = lua.load(COMPARE).eval().expect("compare");
+        for subject in &subjects {
+            let r = compare.call::<Value>((&p, subject.as_str()));
+            prop_assert!(r.is_ok(), "pattern {:?} on {:?}: {:?}", s, subject, r);
+        }
+    }
 }
