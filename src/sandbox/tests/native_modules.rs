@@ -37,6 +37,36 @@ fn lpeg_budget_error_cannot_be_caught_with_pcall() {
     assert_lpeg_match_is_stopped(8, "for i = 1, 100 do pcall(p.match, p, subject) end");
 }
 
+/// Runs `call` (a match on a 4 MiB subject) in `process_message` of a
+/// filter with a 2 MiB memory limit and checks that the limit terminates
+/// the call even through `pcall`.
+fn assert_lpeg_match_hits_the_memory_limit(call: &str) {
+    let s = script(&format!(
+        r#"
+local lpeg = require "lpeg"
+local captures = lpeg.Ct(lpeg.C(1)^0)
+local values = lpeg.Ct(lpeg.Cmt(1, function(_, i) return i, i, i end)^0)
+function process_message()
+    local subject = string.rep("a", 4 * 1024 * 1024)
+    {call}
+    return 0
+end
+"#
+    ));
+    let mut cfg = config(SandboxKind::Filter, &s);
+    cfg.memory_limit = 6 * 1024 * 1024;
+    let mut sb = start_with(cfg, s).0;
+    let err = sb.process_message(&test_pack()).unwrap_err();
+    assert_eq!(err.message, "process_message() not enough memory", "{call}");
+}
+
+#[test]
+fn lpeg_captures_past_the_memory_limit_terminate_the_call() {
+    assert_lpeg_match_hits_the_memory_limit("captures:match(subject)");
+    assert_lpeg_match_hits_the_memory_limit("pcall(captures.match, captures, subject)");
+    assert_lpeg_match_hits_the_memory_limit("pcall(values.match, values, subject)");
+}
+
 #[test]
 fn re_and_lpeg_parse_inside_a_sandbox() {
     let (mut sb, host, _s) = start(
