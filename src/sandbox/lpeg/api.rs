@@ -1,18 +1,18 @@
 //! The `lpeg` module table and the pattern userdata's methods and
 //! operators, with LPeg 1.0's names, argument rules and messages.
 
-use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value, Variadic};
+use mlua::{
+    AnyUserData, IntoLuaMulti, Lua, MetaMethod, MultiValue, Table, UserData, UserDataMethods,
+    Value, Variadic,
+};
 
 use super::analysis::{Len, fixed_len, has_captures};
-use super::capture::Env;
 use super::charset::{CLASS_NAMES, Charset, class};
 use super::error::{LpegError, Result};
-use super::eval::Eval;
 use super::fast;
 use super::pattern::{Pat, Pattern, push, to_pat};
 use super::tree::{self, CapKind, Kind, MAX_BEHIND};
-use super::vm::{self, LpegState};
-use crate::sandbox::budget;
+use super::vm::LpegState;
 
 /// The version `lpeg.version()` reports: the API this module follows.
 pub const VERSION: &str = "1.0.2";
@@ -59,57 +59,13 @@ pub(super) fn init_position(init: Option<i64>, len: usize) -> usize {
     }
 }
 
-/// What `match` returns: the first value and the rest (so the common
-/// single result needs no vector).
-pub type Matched = (Value, Variadic<Value>);
-
-/// Matches the pattern in `ud` against `subject`.
-pub fn match_value(
-    lua: &Lua,
-    ud: &AnyUserData,
-    subject: Value,
-    init: Option<i64>,
-    args: &[Value],
-) -> mlua::Result<Matched> {
-    let prog = ud.borrow::<Pattern>()?.program(lua, ud)?;
-    let s = bytes_arg(lua, &subject, 2, "match")?;
-    let subject_value = Value::String(s.clone());
-    let bytes = s.as_bytes();
-    if bytes.len() >= u32::MAX as usize - 1 {
-        return Err(LpegError::SubjectTooLong.into());
-    }
-    let init = init_position(init, bytes.len());
-    let env = Env::new(lua, &prog, &bytes, &subject_value, ud, args);
-    let (mut bufs, maxstack) = vm::take_buffers(lua);
-    let (end, unbilled) = vm::run(&env, &mut bufs, maxstack, init)?;
-    let Some(end) = end else {
-        vm::give_back(lua, bufs);
-        budget::charge(lua, unbilled)?;
-        return Ok((Value::Nil, Variadic::new()));
-    };
-    let position = Value::Integer(end as i64 + 1);
-    if bufs.caps.is_empty() {
-        vm::give_back(lua, bufs);
-        budget::charge(lua, unbilled)?;
-        return Ok((position, Variadic::new()));
-    }
-    let mut vals = std::mem::take(&mut bufs.vals);
-    let mut ev = Eval::new(&env, &bufs.caps, &bufs.dynv, &mut vals, &mut bufs.tables);
-    let n = ev.push_range(0, bufs.caps.len())?;
-    budget::charge(lua, unbilled + ev.steps)?;
-    let first = if n == 0 { Ok(position) } else { ev.take_value(0) };
-    let rest = (1..n).map(|i| ev.take_value(i)).collect::<Result<Variadic<Value>>>();
-    vals.clear();
-    bufs.vals = vals;
-    vm::give_back(lua, bufs);
-    Ok((first?, rest?))
-}
-
-/// `lpeg.match(p, s [, init, ...])` and `p:match(s [, init, ...])`.
-fn lp_match(
+/// The arguments of `match` as the C function takes them: `p` as a
+/// pattern (by `lpeg.P`'s rules), the subject as a string, `init` as an
+/// integer (or nil), the extra arguments unchanged. With LPeg's errors.
+fn lp_match_args(
     lua: &Lua,
     (p, subject, init, extra): (Value, Value, Value, Variadic<Value>),
-) -> mlua::Result<Matched> {
+) -> mlua::Result<(AnyUserData, mlua::LuaString, Option<i64>, Variadic<Value>)> {
     let init = match init {
         Value::Nil => None,
         v => Some(int_arg(&v, 3, "match")?),
@@ -118,7 +74,17 @@ fn lp_match(
         Value::UserData(ud) if ud.is::<Pattern>() => ud,
         other => new(lua, to_pat(lua, &other, 1, "match"))?,
     };
-    match_value(lua, &ud, subject, init, &extra)
+    let s = bytes_arg(lua, &subject, 2, "match")?;
+    Ok((ud, s, init, extra))
+}
+
+/// Calls `lpeg.match` (the C function) with `args`.
+pub fn call_match(lua: &Lua, args: impl IntoLuaMulti) -> mlua::Result<MultiValue> {
+    let f = lua.app_data_ref::<LpegState>().and_then(|st| st.match_fn.get().cloned());
+    match f {
+        Some(f) => f.call(args),
+        None => Err(mlua::Error::runtime("lpeg is not open in this state")),
+    }
 }
 
 fn lp_type(_: &Lua, v: Value) -> mlua::Result<Option<&'static str>> {
@@ -325,7 +291,9 @@ fn lp_len(lua: &Lua, (p, _): (Value, Value)) -> mlua::Result<AnyUserData> {
 
 impl UserData for Pattern {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_function("match", lp_match);
+        // `match` is replaced by the C function when the module opens
+        // (`fast::create`); this entry only reserves its place.
+        methods.add_function("match", |lua, args: MultiValue| call_match(lua, args));
         // LPeg's patterns index the module, so `p:C()` etc. work.
         methods.add_function("P", |lua, v: Value| lp_p(lua, v));
         methods.add_function("B", lp_b);
@@ -357,7 +325,12 @@ pub fn open_lpeg(lua: &Lua) -> mlua::Result<Table> {
         ud.borrow::<Pattern>()?.program(lua, &ud)?;
         Ok(())
     })?;
-    t.set("match", fast::create(lua, lua.create_function(lp_match)?, compile, sample)?)?;
+    let args = lua.create_function(lp_match_args)?;
+    let match_fn = fast::create(lua, args, compile, sample)?;
+    if let Some(st) = lua.app_data_ref::<LpegState>() {
+        let _ = st.match_fn.set(match_fn.clone());
+    }
+    t.set("match", match_fn)?;
     t.set("type", lua.create_function(lp_type)?)?;
     t.set("version", lua.create_function(|_, ()| Ok(VERSION))?)?;
     t.set("setmaxstack", lua.create_function(lp_setmaxstack)?)?;

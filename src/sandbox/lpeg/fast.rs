@@ -1,27 +1,28 @@
-//! `match` as a Lua C function, so matching a log line crosses from Lua
-//! into Rust once, with no mlua conversions.
+//! `match` as a Lua C function, so a match crosses from Lua into Rust
+//! once, with no mlua conversions.
 //!
-//! Through mlua, a match took three crossings of mlua's call boundary: the
-//! `match` callback (converting its arguments and results), the protected
-//! call building the table captures, and one per match-time capture; for
-//! a log grammar that was a sixth of a line's cost. Here `lpeg.match` and
-//! the patterns' `match` method are one C closure. For the common call
-//! (a compiled pattern, a string subject, an optional integer `init`, no
-//! extra arguments) and a program whose captures `push` evaluates, it
-//! runs the VM and pushes the captures inside one `lua_pcall`: match-time
-//! capture functions are called with `lua_call` and their values kept on
-//! the Lua stack, as C LPeg does. Everything else goes to the mlua
-//! implementation, kept as the closure's first upvalue.
+//! Through mlua, matching a log line took three crossings of mlua's call
+//! boundary: the `match` callback (converting its arguments and results),
+//! a protected call building the table captures, and one per match-time
+//! capture; for a log grammar that was a sixth of a line's cost. Here
+//! `lpeg.match` and the patterns' `match` method are one C closure. It
+//! runs the VM and pushes the captures (`push`) inside one `lua_pcall`:
+//! match-time capture functions are called with `lua_call` and the values
+//! they return stay on the Lua stack, as in C LPeg. Arguments other than a
+//! pattern, a string, an integer or nil `init` and any extra arguments
+//! are first converted by an mlua function with LPeg's rules and errors
+//! (`api::lp_match_args`, the closure's first upvalue); a pattern is
+//! compiled on its first match by another (the third).
 //!
 //! The compiled program is found through the pattern's second user value,
-//! a light userdata set when the program is compiled (see
-//! [`publish`]); the pattern owns the program, and the pattern is on the
-//! stack for the whole call. The limits are the same as on the mlua path:
-//! VM steps and capture evaluation are charged to the instruction budget,
-//! native buffers are checked against the memory limit, and Lua values
-//! are created by Lua's allocator under the state's limit. Errors are
-//! raised as Lua errors with LPeg's texts after the Rust state is put
-//! back, so nothing with a destructor is skipped by the unwinding.
+//! a light userdata set when the program is compiled (see [`publish`]);
+//! the pattern owns the program, and the pattern is on the stack for the
+//! whole call. The limits apply as everywhere: VM steps and capture
+//! evaluation are charged to the instruction budget, native buffers are
+//! checked against the memory limit, and Lua values are created by Lua's
+//! allocator under the state's limit. Errors are raised as Lua errors with
+//! LPeg's texts after the Rust state is put back, so the unwinding skips
+//! nothing with a destructor.
 #![allow(unsafe_code)]
 
 use std::ffi::{c_int, c_void};
@@ -32,16 +33,18 @@ use std::rc::Rc;
 use mlua::{AnyUserData, Function, LightUserData, Lua, ffi};
 
 use super::api::init_position;
+use super::capture::Cap;
 use super::error::{LpegError, Result};
 use super::program::Program;
-use super::push::{PushEval, supported};
+use super::push::PushEval;
 use super::vm::{self, Buffers, MatchTime, Resumed, returned_position};
 use crate::sandbox::budget;
 use crate::sandbox::guard::error_text;
 use crate::sandbox::raw::{self, ErrorText};
 
-/// Upvalue 1 of the closure: the mlua `match`, for every other call.
-const GENERAL: c_int = 1;
+/// Upvalue 1 of the closure: converts unusual arguments (an mlua function,
+/// `api::lp_match_args`).
+const ARGS: c_int = 1;
 /// Upvalue 2: the metatable of pattern userdata.
 const PATTERN_MT: c_int = 2;
 /// Upvalue 3: compiles a pattern (an mlua function), on its first match.
@@ -55,23 +58,19 @@ const CTX: c_int = 1;
 const KTABLE: c_int = 2;
 const SUBJECT: c_int = 3;
 
-/// Tells the C function about `prog`, just compiled for the pattern `ud`:
-/// where it is when `push` can evaluate all its captures, `false` when the
-/// pattern must be matched by the mlua path.
+/// Tells the C function where `prog`, just compiled for the pattern `ud`,
+/// is.
 pub fn publish(ud: &AnyUserData, prog: &Rc<Program>) -> mlua::Result<()> {
-    if prog.caps.iter().all(|d| supported(d.kind)) {
-        ud.set_nth_user_value(PROGRAM_SLOT, LightUserData(Rc::as_ptr(prog) as *mut c_void))
-    } else {
-        ud.set_nth_user_value(PROGRAM_SLOT, false)
-    }
+    ud.set_nth_user_value(PROGRAM_SLOT, LightUserData(Rc::as_ptr(prog) as *mut c_void))
 }
 
-/// Creates the C `match` closure over `general` (the mlua `match`) and
-/// `compile` (which compiles the pattern it is given), and makes it the
-/// `match` method of patterns; `sample` is any pattern.
+/// Creates the C `match` closure over `args` (converting unusual
+/// arguments, see [`ARGS`]) and `compile` (which compiles the pattern it
+/// is given), and makes it the `match` method of patterns; `sample` is any
+/// pattern.
 pub fn create(
     lua: &Lua,
-    general: Function,
+    args: Function,
     compile: Function,
     sample: AnyUserData,
 ) -> mlua::Result<Function> {
@@ -80,8 +79,8 @@ pub fn create(
     // metatable's `__index` is mlua's methods table (patterns have
     // methods but no fields); the closure replaces its `match` entry.
     unsafe {
-        lua.exec_raw::<Function>((general, compile, sample), |state| {
-            // general, compile, sample, then the metatable (4).
+        lua.exec_raw::<Function>((args, compile, sample), |state| {
+            // args, compile, sample, then the metatable (4).
             if ffi::lua_getmetatable(state, 3) == 0 {
                 ffi::luaL_error(state, c"lpeg: pattern without a metatable".as_ptr());
             }
@@ -105,20 +104,44 @@ pub fn create(
 unsafe extern "C-unwind" fn raw_match(state: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by Lua with its arguments on the stack and the
     // upvalues set by `create`; `prog` is owned by the pattern at index 1.
+    // The calls of the upvalue functions may raise, unwinding through
+    // this frame, which holds nothing with a destructor.
     unsafe {
-        match fast_program(state) {
-            Path::Fast(prog, init) => fast(state, &*prog, init),
-            Path::General => general(state),
+        let path = match fast_program(state) {
+            Path::Other => {
+                call_upvalue(state, ARGS);
+                fast_program(state)
+            }
+            path => path,
+        };
+        let path = match path {
             Path::Compile => {
                 ffi::lua_pushvalue(state, ffi::lua_upvalueindex(COMPILE));
                 ffi::lua_pushvalue(state, 1);
                 ffi::lua_call(state, 1, 0);
-                match fast_program(state) {
-                    Path::Fast(prog, init) => fast(state, &*prog, init),
-                    Path::General | Path::Compile => general(state),
-                }
+                fast_program(state)
+            }
+            path => path,
+        };
+        match path {
+            Path::Fast(prog, init) => fast(state, &*prog, init),
+            Path::Compile | Path::Other => {
+                raise(state, LpegError::Lua(mlua::Error::runtime("lpeg: cannot match")))
             }
         }
+    }
+}
+
+/// Replaces the arguments on the stack with what upvalue `n` returns for
+/// them.
+unsafe fn call_upvalue(state: *mut ffi::lua_State, n: c_int) {
+    // SAFETY: a C function has LUA_MINSTACK free slots; the call's errors
+    // unwind through this frame, which holds nothing with a destructor.
+    unsafe {
+        let top = ffi::lua_gettop(state);
+        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(n));
+        ffi::lua_insert(state, 1);
+        ffi::lua_call(state, top, ffi::LUA_MULTRET);
     }
 }
 
@@ -126,23 +149,10 @@ unsafe extern "C-unwind" fn raw_match(state: *mut ffi::lua_State) -> c_int {
 enum Path {
     /// By `fast`, with this program and `init` (the ktable pushed).
     Fast(*const Program, Option<i64>),
-    /// By the mlua `match`.
-    General,
     /// By `fast` once the pattern is compiled.
     Compile,
-}
-
-/// Calls the mlua `match` with the same arguments.
-unsafe fn general(state: *mut ffi::lua_State) -> c_int {
-    // SAFETY: a C function has LUA_MINSTACK free slots; the call's errors
-    // unwind through this frame, which holds nothing with a destructor.
-    unsafe {
-        let n = ffi::lua_gettop(state);
-        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(GENERAL));
-        ffi::lua_insert(state, 1);
-        ffi::lua_call(state, n, ffi::LUA_MULTRET);
-        ffi::lua_gettop(state)
-    }
+    /// By `fast` once the arguments are converted.
+    Other,
 }
 
 /// How the call on the stack can be matched; for the fast path, the
@@ -153,26 +163,26 @@ unsafe fn fast_program(state: *mut ffi::lua_State) -> Path {
     // early return pops what was pushed.
     unsafe {
         let n = ffi::lua_gettop(state);
-        if !(2..=3).contains(&n)
+        if n < 2
             || ffi::lua_type(state, 1) != ffi::LUA_TUSERDATA
             || ffi::lua_type(state, 2) != ffi::LUA_TSTRING
         {
-            return Path::General;
+            return Path::Other;
         }
         let init = match ffi::lua_type(state, 3) {
             ffi::LUA_TNONE | ffi::LUA_TNIL => None,
             ffi::LUA_TNUMBER if ffi::lua_isinteger(state, 3) != 0 => {
                 Some(ffi::lua_tointeger(state, 3))
             }
-            _ => return Path::General,
+            _ => return Path::Other,
         };
         if ffi::lua_getmetatable(state, 1) == 0 {
-            return Path::General;
+            return Path::Other;
         }
         let is_pattern = ffi::lua_rawequal(state, -1, ffi::lua_upvalueindex(PATTERN_MT)) != 0;
         ffi::lua_settop(state, n);
         if !is_pattern {
-            return Path::General;
+            return Path::Other;
         }
         if ffi::lua_getiuservalue(state, 1, 1) != ffi::LUA_TTABLE {
             ffi::lua_settop(state, n);
@@ -187,7 +197,7 @@ unsafe fn fast_program(state: *mut ffi::lua_State) -> Path {
             }
             _ => {
                 ffi::lua_settop(state, n);
-                return Path::General;
+                return Path::Other;
             }
         }
         let prog = ffi::lua_touserdata(state, -1) as *const Program;
@@ -204,6 +214,8 @@ struct Ctx<'a> {
     prog: &'a Program,
     subject: &'a [u8],
     init: usize,
+    /// Extra arguments of `match` (for `Carg`), after the subject.
+    nextra: c_int,
     maxstack: usize,
     bufs: &'a mut Buffers,
 }
@@ -220,9 +232,12 @@ unsafe fn fast(state: *mut ffi::lua_State, prog: &Program, init: Option<i64>) ->
         let mut len = 0usize;
         let ptr = ffi::lua_tolstring(state, 2, &mut len);
         let subject = std::slice::from_raw_parts(ptr.cast::<u8>(), len);
+        let nextra = (base - 1 - 3).max(0);
         if len >= u32::MAX as usize - 1 {
-            ffi::lua_settop(state, base - 1);
-            return general(state);
+            raise(state, LpegError::SubjectTooLong);
+        }
+        if ffi::lua_checkstack(state, nextra + 5) == 0 {
+            raise(state, LpegError::TooManyCaptures);
         }
         let (mut bufs, maxstack) = vm::take_buffers(lua);
         let status = {
@@ -231,6 +246,7 @@ unsafe fn fast(state: *mut ffi::lua_State, prog: &Program, init: Option<i64>) ->
                 prog,
                 subject,
                 init: init_position(init, len),
+                nextra,
                 maxstack,
                 bufs: &mut bufs,
             };
@@ -238,7 +254,10 @@ unsafe fn fast(state: *mut ffi::lua_State, prog: &Program, init: Option<i64>) ->
             ffi::lua_pushlightuserdata(state, (&raw mut ctx).cast());
             ffi::lua_pushvalue(state, base);
             ffi::lua_pushvalue(state, 2);
-            ffi::lua_pcall(state, 3, ffi::LUA_MULTRET, 0)
+            for k in 4..4 + nextra {
+                ffi::lua_pushvalue(state, k);
+            }
+            ffi::lua_pcall(state, 3 + nextra, ffi::LUA_MULTRET, 0)
         };
         vm::give_back(lua, bufs);
         if status != ffi::LUA_OK {
@@ -279,10 +298,12 @@ unsafe fn raise(state: *mut ffi::lua_State, e: LpegError) -> ! {
 }
 
 unsafe fn run(state: *mut ffi::lua_State, ctx: &mut Ctx, kt: c_int) -> Result<c_int> {
-    let Ctx { lua, prog, subject, init, maxstack, .. } = *ctx;
+    let Ctx { lua, prog, subject, init, nextra, maxstack, .. } = *ctx;
     let bufs = &mut *ctx.bufs;
-    let mut rt = StackTime { state, lua, prog, subject, kt };
-    let (end, unbilled) = vm::run_with(lua, prog, subject, bufs, maxstack, init, &mut rt)?;
+    let dyn_base = SUBJECT + nextra;
+    let args = (SUBJECT + 1, nextra);
+    let mut rt = StackTime { state, lua, prog, subject, kt, dyn_base, args };
+    let (end, unbilled) = vm::run(lua, prog, subject, bufs, maxstack, init, &mut rt)?;
     // SAFETY: pushes within the slots checked here, on the protected state.
     unsafe {
         if ffi::lua_checkstack(state, 2) == 0 {
@@ -293,7 +314,8 @@ unsafe fn run(state: *mut ffi::lua_State, ctx: &mut Ctx, kt: c_int) -> Result<c_
             ffi::lua_pushnil(state);
             return Ok(1);
         };
-        let mut ev = PushEval::new(state, lua, prog, subject, &bufs.caps, kt, SUBJECT);
+        let mut ev = PushEval::new(state, lua, prog, subject, &bufs.caps, kt, dyn_base);
+        ev.args = args;
         let n = ev.push_range(0, bufs.caps.len())?;
         budget::charge(lua, unbilled + ev.steps)?;
         if n == 0 {
@@ -305,29 +327,32 @@ unsafe fn run(state: *mut ffi::lua_State, ctx: &mut Ctx, kt: c_int) -> Result<c_
 }
 
 /// Match-time captures called with `lua_call`; the values they return are
-/// kept on the stack above the subject (the protected call's arguments).
+/// kept on the stack above `dyn_base` (the protected call's arguments).
 struct StackTime<'a> {
     state: *mut ffi::lua_State,
     lua: &'a Lua,
     prog: &'a Program,
     subject: &'a [u8],
     kt: c_int,
+    dyn_base: c_int,
+    /// The extra arguments of `match` (first index, count).
+    args: (c_int, c_int),
 }
 
 impl MatchTime for StackTime<'_> {
-    fn dyn_len(&self, _: &Buffers) -> u32 {
+    fn dyn_len(&self) -> u32 {
         // SAFETY: reading the top of a valid state.
-        (unsafe { ffi::lua_gettop(self.state) } - SUBJECT) as u32
+        (unsafe { ffi::lua_gettop(self.state) } - self.dyn_base) as u32
     }
 
-    fn dyn_truncate(&mut self, _: &mut Buffers, n: u32) {
+    fn dyn_truncate(&mut self, n: u32) {
         // SAFETY: only drops values above the arguments.
-        unsafe { ffi::lua_settop(self.state, SUBJECT + n as c_int) }
+        unsafe { ffi::lua_settop(self.state, self.dyn_base + n as c_int) }
     }
 
-    fn call(&mut self, bufs: &mut Buffers, open: usize, pos: usize) -> Result<Option<Resumed>> {
+    fn call(&mut self, caps: &[Cap], open: usize, pos: usize) -> Result<Option<Resumed>> {
         let state = self.state;
-        let c = bufs.caps[open];
+        let c = caps[open];
         let key = self.prog.caps[c.idx as usize].key;
         // SAFETY: raw calls on the protected state with the slots checked;
         // the function's errors unwind to the protected call through
@@ -345,8 +370,10 @@ impl MatchTime for StackTime<'_> {
             ffi::lua_pushvalue(state, SUBJECT);
             ffi::lua_pushinteger(state, pos as ffi::lua_Integer + 1);
             let (lua, prog, subject) = (self.lua, self.prog, self.subject);
-            let mut ev = PushEval::new(state, lua, prog, subject, &bufs.caps, self.kt, SUBJECT);
-            let n = ev.push_range(open + 1, bufs.caps.len())?;
+            let (kt, dyn_base) = (self.kt, self.dyn_base);
+            let mut ev = PushEval::new(state, lua, prog, subject, caps, kt, dyn_base);
+            ev.args = self.args;
+            let n = ev.push_range(open + 1, caps.len())?;
             budget::charge(lua, ev.steps)?;
             let nargs = c_int::try_from(n + 2).map_err(|_| LpegError::TooManyCaptures)?;
             ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
@@ -373,7 +400,7 @@ impl MatchTime for StackTime<'_> {
                 return Ok(None);
             };
             ffi::lua_remove(state, ret);
-            let first = (before - SUBJECT) as u32;
+            let first = (before - self.dyn_base) as u32;
             Ok(Some(Resumed { pos: newpos, first, count: (nres - 1) as usize }))
         }
     }

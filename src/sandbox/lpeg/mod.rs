@@ -18,21 +18,17 @@
 //! Pipeline: Lua values -> `tree` (built by `pattern` with its
 //! `ktable`, checked by `grammar` with `analysis`) -> `compile` ->
 //! `program` run by `vm`, which records the `capture` list. `match` is a
-//! C function (`fast`): for the common call it runs the VM and `push`
-//! evaluates the captures straight onto the Lua stack, in one protected
-//! call; every other call goes to the mlua implementation (`api`), where
-//! `eval` evaluates the list (building table captures in one call,
-//! `tables`, and calling match-time captures, `call`). `re` parses its
-//! syntax (`re_syntax`) into the same trees.
+//! C function (`fast`) that runs the VM and has `push` evaluate the
+//! captures straight onto the Lua stack, in one protected call. `re`
+//! parses its syntax (`re_syntax`) into the same trees and matches with
+//! the same function.
 
 mod analysis;
 mod api;
-mod call;
 mod capture;
 mod charset;
 mod compile;
 mod error;
-mod eval;
 mod fast;
 mod grammar;
 mod ktable;
@@ -41,7 +37,6 @@ mod program;
 mod push;
 mod re;
 mod re_syntax;
-mod tables;
 mod tree;
 mod vm;
 

@@ -44,19 +44,10 @@ impl Pattern {
             Ok(())
         };
         let mut prog = compile(&self.tree, &name_of, &mut mem)?;
-        prog.consts = kt.into_values()?.into_iter().map(|v| Some(v).filter(cacheable)).collect();
-        prog.tonumber = prog
-            .consts
+        prog.tonumber = kt
+            .into_values()?
             .iter()
-            .map(|v| matches!(v, Some(Value::Function(f)) if is_base_tonumber(f)))
-            .collect();
-        prog.strings = prog
-            .consts
-            .iter()
-            .map(|v| match v {
-                Some(Value::String(s)) => Some(s.as_bytes().to_vec().into_boxed_slice()),
-                _ => None,
-            })
+            .map(|v| matches!(v, Value::Function(f) if is_base_tonumber(f)))
             .collect();
         let prog = Rc::new(prog);
         *self.program.borrow_mut() = Some(prog.clone());
@@ -65,25 +56,27 @@ impl Pattern {
     }
 }
 
+/// A pattern matched with `prog` whatever its tree (for tests comparing
+/// compilations).
+#[cfg(test)]
+pub fn push_with_program(lua: &Lua, prog: Program) -> Result<AnyUserData> {
+    let ud = lua.create_userdata(Pattern {
+        tree: tree::leaf(Kind::True),
+        klen: 0,
+        program: RefCell::new(None),
+    })?;
+    let prog = Rc::new(prog);
+    *ud.borrow::<Pattern>()?.program.borrow_mut() = Some(prog.clone());
+    super::fast::publish(&ud, &prog)?;
+    Ok(ud)
+}
+
 /// Accounts for building `n` copies of a pattern: native memory against
 /// the memory limit, work against the instruction budget.
 fn charge_copies(lua: &Lua, n: u64) -> Result<()> {
     check_memory(lua, usize::try_from(n).unwrap_or(usize::MAX).saturating_mul(8))?;
     budget::charge(lua, n)?;
     Ok(())
-}
-
-/// True for values a pattern may keep outside Lua's sight: ones that can
-/// hold no reference back to it, so they cannot form an uncollectable cycle.
-fn cacheable(v: &Value) -> bool {
-    match v {
-        Value::Boolean(_) | Value::Integer(_) | Value::Number(_) | Value::String(_) => true,
-        Value::Function(f) => {
-            let info = f.info();
-            info.what == "C" && info.num_upvalues == 0
-        }
-        _ => false,
-    }
 }
 
 /// True when `f` is the base library's `tonumber` (the same C function as

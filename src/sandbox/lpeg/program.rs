@@ -85,25 +85,9 @@ pub struct Program {
     pub sets: Vec<Charset>,
     pub lits: Vec<u8>,
     pub caps: Vec<CapDef>,
-    /// Ktable values that cannot refer back to the pattern (strings,
-    /// numbers, booleans, C functions without upvalues), cached so a match
-    /// need not fetch them; `None` entries are fetched when used.
-    pub consts: Vec<Option<mlua::Value>>,
     /// Ktable entries that are the base library's `tonumber`, which a
     /// function capture over one string may apply without calling Lua.
     pub tonumber: Vec<bool>,
-    /// The bytes of ktable entries that are strings, so `Cc` strings can be
-    /// stored or appended without a Lua value (group names are read from
-    /// the ktable itself).
-    pub strings: Vec<Option<Box<[u8]>>>,
-}
-
-impl Program {
-    /// The bytes of ktable entry `key` when it is a string.
-    pub fn string(&self, key: u32) -> Option<&[u8]> {
-        let i = (key as usize).checked_sub(1)?;
-        self.strings.get(i)?.as_deref()
-    }
 }
 
 #[cfg(test)]

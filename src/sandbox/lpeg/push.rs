@@ -1,12 +1,11 @@
 //! Evaluation of the capture list straight onto the Lua stack, for the
-//! C-function `match` (see `fast`): what [`super::eval`] does with mlua
-//! values, done with raw Lua API calls as C LPeg does, so a log line's
-//! fields and tables are created with no mlua call in between.
-//!
-//! Only the capture kinds of [`supported`] are evaluated here (the ones
-//! log grammars use); a program with any other kind is matched by the
-//! mlua path. Values of match-time captures are stack slots above
-//! `dyn_base`.
+//! C-function `match` (see `fast`), with raw Lua API calls as C LPeg
+//! does: every capture kind of the LPeg manual, with its messages, so a
+//! log line's fields and tables are created with no mlua call in between.
+//! Values of match-time captures are stack slots above `dyn_base`; the
+//! extra arguments of `match` (for `Carg`) are slots too. String and
+//! substitution captures build their text in a `luaL_Buffer`, under the
+//! state's memory limit, and long pieces are charged to the budget.
 //!
 //! Everything here runs inside a protected call and holds no value with a
 //! destructor, so a Lua error raised by a push (running out of memory) or
@@ -17,7 +16,7 @@ use std::ffi::c_int;
 
 use mlua::{Lua, ffi};
 
-use super::capture::{Cap, decimal_integer, named_group, skip, table_sizes};
+use super::capture::{Cap, decimal_integer, innermost_open, named_group, range, skip, table_sizes};
 use super::error::{LpegError, Result};
 use super::program::Program;
 use super::tree::CapKind;
@@ -26,24 +25,6 @@ use crate::sandbox::budget;
 
 /// Deepest nesting of captures evaluated (LPeg's limit).
 const MAX_NESTING: u32 = 200;
-
-/// True when captures of `kind` can be evaluated here.
-pub fn supported(kind: CapKind) -> bool {
-    matches!(
-        kind,
-        CapKind::Close
-            | CapKind::Position
-            | CapKind::Const
-            | CapKind::Simple
-            | CapKind::Table
-            | CapKind::Function
-            | CapKind::Query
-            | CapKind::Num
-            | CapKind::Group
-            | CapKind::Cmt
-            | CapKind::Runtime
-    )
-}
 
 /// Evaluates (part of) a capture list onto the stack of `state`.
 pub struct PushEval<'e> {
@@ -56,6 +37,9 @@ pub struct PushEval<'e> {
     pub kt: c_int,
     /// Stack index below the first value of match-time captures.
     pub dyn_base: c_int,
+    /// Stack index of `match`'s first extra argument (for `Carg`) and how
+    /// many there are.
+    pub args: (c_int, c_int),
     depth: u32,
     /// Steps not charged yet (the caller charges them at the end).
     pub steps: u64,
@@ -72,7 +56,7 @@ impl<'e> PushEval<'e> {
         kt: c_int,
         dyn_base: c_int,
     ) -> Self {
-        PushEval { state, lua, prog, subject, caps, kt, dyn_base, depth: 0, steps: 0 }
+        PushEval { state, lua, prog, subject, caps, kt, dyn_base, args: (0, 0), depth: 0, steps: 0 }
     }
 
     /// Pushes the values of the captures in `from..to`; returns how many.
@@ -164,12 +148,17 @@ impl<'e> PushEval<'e> {
                     Ok((i + 1, 1))
                 }
                 CapKind::Const => self.constant(i),
+                CapKind::Arg => self.argument(i),
+                CapKind::Backref => self.backref(i),
                 CapKind::Simple => self.simple(i),
                 CapKind::Group if self.key(i) == 0 => self.nested_or_whole(i),
                 CapKind::Table => self.table(i),
                 CapKind::Function => self.function(i),
                 CapKind::Query => self.query(i),
                 CapKind::Num => self.numbered(i),
+                CapKind::String => self.string(i),
+                CapKind::Subst => self.subst(i),
+                CapKind::Fold => self.fold(i),
                 CapKind::Runtime => {
                     let first = self.dyn_base + c.idx as c_int;
                     self.room(usize::from(c.count))?;
@@ -178,12 +167,10 @@ impl<'e> PushEval<'e> {
                     }
                     Ok((i + 1, usize::from(c.count)))
                 }
-                // Named groups only give values to tables; open match-time
-                // captures and closes start nothing.
+                // Named groups only give values to tables and back
+                // references; open match-time captures and closes start
+                // nothing.
                 CapKind::Group | CapKind::Cmt | CapKind::Close => Ok((skip(self.caps, i), 0)),
-                kind => Err(LpegError::Lua(mlua::Error::runtime(format!(
-                    "lpeg: {kind:?} capture on the C-function path"
-                )))),
             }
         }
     }
@@ -366,5 +353,340 @@ impl<'e> PushEval<'e> {
             ffi::lua_settop(self.state, base + 1);
             Ok((next, 1))
         }
+    }
+
+    /// Counts `n` steps of work (a back reference's scan).
+    fn tick_n(&mut self, n: u64) -> Result<()> {
+        self.steps += n;
+        if self.steps >= u64::from(BATCH) {
+            budget::charge(self.lua, self.steps)?;
+            self.steps = 0;
+        }
+        Ok(())
+    }
+
+    unsafe fn argument(&mut self, i: usize) -> Result<(usize, usize)> {
+        let n = self.prog.caps[self.caps[i].idx as usize].n;
+        let (first, count) = self.args;
+        match c_int::try_from(n) {
+            Ok(k) if k >= 1 && k <= count => {
+                // SAFETY: an extra argument's slot; `push` checked room.
+                unsafe { ffi::lua_pushvalue(self.state, first + k - 1) };
+                Ok((skip(self.caps, i), 1))
+            }
+            _ => Err(LpegError::AbsentArg(n)),
+        }
+    }
+
+    unsafe fn backref(&mut self, i: usize) -> Result<(usize, usize)> {
+        // SAFETY: as for `push`.
+        unsafe {
+            let group = self.find_group(i, self.key(i))?;
+            self.enter()?;
+            let (_, n) = self.nested_or_whole(group)?;
+            self.depth -= 1;
+            Ok((skip(self.caps, i), n))
+        }
+    }
+
+    /// The most recent complete, outermost group named `ktable[key]` before
+    /// entry `i`.
+    unsafe fn find_group(&mut self, i: usize, key: u32) -> Result<usize> {
+        let mut j = i;
+        while j > 0 {
+            j -= 1;
+            let c = self.caps[j];
+            if c.kind == CapKind::Close {
+                j = innermost_open(&self.caps[..j]);
+            } else if c.is_open() {
+                // An enclosing capture: keep looking before it.
+                continue;
+            }
+            if let Some(gkey) = named_group(self.prog, &self.caps[j])
+                // SAFETY: as for `push`.
+                && (gkey == key || unsafe { self.same_key(gkey, key) })
+            {
+                self.tick_n((i - j) as u64)?;
+                return Ok(j);
+            }
+        }
+        // SAFETY: as for `push`.
+        Err(LpegError::BackRefNotFound(unsafe { self.key_text(key) }))
+    }
+
+    /// Whether ktable entries `a` and `b` are equal (raw equality).
+    unsafe fn same_key(&self, a: u32, b: u32) -> bool {
+        // SAFETY: two pushes within `push`'s room, popped again.
+        unsafe {
+            self.push_kvalue(a);
+            self.push_kvalue(b);
+            let same = ffi::lua_rawequal(self.state, -1, -2) != 0;
+            ffi::lua_settop(self.state, -3);
+            same
+        }
+    }
+
+    /// The text of ktable entry `key` in messages (as `pattern::val2str`).
+    unsafe fn key_text(&self, key: u32) -> String {
+        // SAFETY: one push within `push`'s room, popped again; a number is
+        // converted on that copy.
+        unsafe {
+            self.push_kvalue(key);
+            let text = match ffi::lua_type(self.state, -1) {
+                ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
+                    let mut len = 0;
+                    let p = ffi::lua_tolstring(self.state, -1, &mut len);
+                    String::from_utf8_lossy(std::slice::from_raw_parts(p.cast(), len)).into_owned()
+                }
+                t => format!("(a {})", type_name(t)),
+            };
+            ffi::lua_settop(self.state, -2);
+            text
+        }
+    }
+
+    /// Appends subject text to `b`; a long piece is charged to the budget
+    /// (a step per 64 bytes).
+    unsafe fn add_text(&mut self, b: &mut ffi::luaL_Buffer, from: u32, to: u32) -> Result<()> {
+        // Growing the buffer takes up to three slots (its box, the box's
+        // metatable).
+        self.room(4)?;
+        let bytes = self.bytes(from, to);
+        if bytes.len() >= LONG_TEXT {
+            budget::charge(self.lua, (bytes.len() / 64) as u64)?;
+        }
+        // SAFETY: the buffer's box is on top of the stack (every caller
+        // restores the stack to it); Lua copies the bytes.
+        unsafe { ffi::luaL_addlstring(b, bytes.as_ptr().cast(), bytes.len()) };
+        Ok(())
+    }
+
+    /// Appends the value on top of the stack (just above the buffer's
+    /// box) to `b`: a string or a number, else an `invalid <what> value`.
+    unsafe fn add_value(&mut self, b: &mut ffi::luaL_Buffer, what: &'static str) -> Result<()> {
+        self.room(4)?;
+        // SAFETY: as above, with the value above the box.
+        unsafe {
+            match ffi::lua_type(self.state, -1) {
+                ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
+                    let len = ffi::lua_rawlen(self.state, -1);
+                    if len >= LONG_TEXT {
+                        budget::charge(self.lua, (len / 64) as u64)?;
+                    }
+                    ffi::luaL_addvalue(b);
+                    Ok(())
+                }
+                t => Err(LpegError::InvalidValue { what, ty: type_name(t) }),
+            }
+        }
+    }
+
+    /// `Cs`: the match with each nested capture's first value (if any, and
+    /// not false or nil) in place of the text it matched.
+    unsafe fn subst(&mut self, i: usize) -> Result<(usize, usize)> {
+        let c = self.caps[i];
+        self.room(2)?;
+        // SAFETY: as for `push`; the buffer lives in this frame, unmoved,
+        // and the stack is back at its box before each buffer call.
+        unsafe {
+            let mut b = std::mem::zeroed::<ffi::luaL_Buffer>();
+            ffi::luaL_buffinit(self.state, &mut b);
+            let (mut cur, mut j) = (c.pos, i + 1);
+            if c.is_open() {
+                self.enter()?;
+                while j < self.caps.len() && self.caps[j].kind != CapKind::Close {
+                    let (start, end, _) = range(self.caps, j);
+                    let start = start.max(cur);
+                    self.add_text(&mut b, cur, start)?;
+                    let top = ffi::lua_gettop(self.state);
+                    let (next, k) = self.push(j)?;
+                    let kept = k > 0 && ffi::lua_toboolean(self.state, top + 1) != 0;
+                    if kept {
+                        ffi::lua_settop(self.state, top + 1);
+                        self.add_value(&mut b, "replacement")?;
+                    } else {
+                        ffi::lua_settop(self.state, top);
+                        self.add_text(&mut b, start, end)?;
+                    }
+                    cur = end.max(start);
+                    j = next;
+                }
+                self.depth -= 1;
+                let end = self.caps.get(j).map_or(cur, |e| e.pos);
+                self.add_text(&mut b, cur, end)?;
+            } else {
+                self.add_text(&mut b, c.pos, c.pos + c.len)?;
+                j = i;
+            }
+            ffi::luaL_pushresult(&mut b);
+            Ok((j + 1, 1))
+        }
+    }
+
+    /// Collects the items of a string capture: the text of entry `i`, then
+    /// its nested captures, descending into simple captures.
+    fn collect_items(&self, i: usize, items: &mut Items) -> usize {
+        let (start, end, next) = range(self.caps, i);
+        items.push(Item::Text(start, end));
+        if self.caps[i].is_open() {
+            let mut k = i + 1;
+            while k + 1 < next {
+                if self.caps[k].kind == CapKind::Simple {
+                    k = self.collect_items(k, items);
+                } else {
+                    items.push(Item::Cap(k));
+                    k = skip(self.caps, k);
+                }
+            }
+        }
+        next
+    }
+
+    /// `p / "format"`: the format with `%n` replaced by item `n`.
+    unsafe fn string(&mut self, i: usize) -> Result<(usize, usize)> {
+        let mut items = Items::default();
+        let next = self.collect_items(i, &mut items);
+        self.room(3)?;
+        // SAFETY: as for `subst`; the format string stays on the stack
+        // below the buffer's box, so its bytes stay valid.
+        unsafe {
+            self.push_kvalue(self.key(i));
+            let fmt_at = ffi::lua_gettop(self.state);
+            let mut len = 0;
+            let p = ffi::lua_tolstring(self.state, fmt_at, &mut len);
+            if p.is_null() {
+                let ty = type_name(ffi::lua_type(self.state, fmt_at));
+                return Err(LpegError::InvalidValue { what: "replacement", ty });
+            }
+            let fmt = std::slice::from_raw_parts(p.cast::<u8>(), len);
+            let mut b = std::mem::zeroed::<ffi::luaL_Buffer>();
+            ffi::luaL_buffinit(self.state, &mut b);
+            let mut k = 0;
+            while k < fmt.len() {
+                self.room(4)?;
+                let run = fmt[k..].iter().position(|&c| c == b'%').unwrap_or(fmt.len() - k);
+                ffi::luaL_addlstring(&mut b, fmt[k..].as_ptr().cast(), run);
+                k += run + 1;
+                match fmt.get(k) {
+                    Some(d) if d.is_ascii_digit() => {
+                        k += 1;
+                        let n = usize::from(d - b'0');
+                        match items.get(n) {
+                            None => return Err(LpegError::InvalidCaptureIndex(n)),
+                            Some(Item::Text(a, z)) => self.add_text(&mut b, a, z)?,
+                            Some(Item::Cap(j)) => {
+                                self.enter()?;
+                                let top = ffi::lua_gettop(self.state);
+                                let (_, got) = self.push(j)?;
+                                if got > 0 {
+                                    ffi::lua_settop(self.state, top + 1);
+                                    self.add_value(&mut b, "capture")?;
+                                } else {
+                                    ffi::lua_settop(self.state, top);
+                                }
+                                self.depth -= 1;
+                            }
+                        }
+                    }
+                    // LPeg 1.0: '%' before any other character stands for it.
+                    Some(other) => {
+                        ffi::luaL_addlstring(&mut b, std::ptr::from_ref(other).cast(), 1);
+                        k += 1;
+                    }
+                    None if k == fmt.len() => ffi::luaL_addlstring(&mut b, c"%".as_ptr(), 1),
+                    None => {}
+                }
+            }
+            ffi::luaL_pushresult(&mut b);
+            ffi::lua_replace(self.state, fmt_at);
+            Ok((next, 1))
+        }
+    }
+
+    /// `Cf`: the first capture's value folded with each later capture's
+    /// values by the function.
+    unsafe fn fold(&mut self, i: usize) -> Result<(usize, usize)> {
+        let c = self.caps[i];
+        let first = i + 1;
+        if !c.is_open() || self.caps.get(first).is_none_or(|f| f.kind == CapKind::Close) {
+            return Err(LpegError::NoFoldInitial);
+        }
+        let key = self.key(i);
+        self.enter()?;
+        // SAFETY: as for `push`; the accumulator stays at `base + 1`, each
+        // call's function and arguments above it.
+        unsafe {
+            let base = ffi::lua_gettop(self.state);
+            let (mut j, n) = self.push(first)?;
+            if n == 0 {
+                return Err(LpegError::NoFoldInitial);
+            }
+            ffi::lua_settop(self.state, base + 1);
+            while j < self.caps.len() && self.caps[j].kind != CapKind::Close {
+                self.room(2)?;
+                self.push_kvalue(key);
+                ffi::lua_pushvalue(self.state, base + 1);
+                let (next, k) = self.push(j)?;
+                let nargs = c_int::try_from(k + 1).map_err(|_| LpegError::TooManyCaptures)?;
+                ffi::lua_call(self.state, nargs, 1);
+                ffi::lua_replace(self.state, base + 1);
+                j = next;
+            }
+            self.depth -= 1;
+            Ok((j + 1, 1))
+        }
+    }
+}
+
+/// Appends and values shorter than this are not charged.
+const LONG_TEXT: usize = 4096;
+
+/// At most %0..%9 in a string capture.
+const MAX_STRING_ITEMS: usize = 10;
+
+/// An item of a string capture: subject text or a capture to evaluate.
+#[derive(Clone, Copy)]
+enum Item {
+    Text(u32, u32),
+    Cap(usize),
+}
+
+/// The first [`MAX_STRING_ITEMS`] items (a fixed array: nothing to drop
+/// if a Lua error unwinds past it).
+struct Items {
+    items: [Item; MAX_STRING_ITEMS],
+    len: usize,
+}
+
+impl Default for Items {
+    fn default() -> Self {
+        Items { items: [Item::Text(0, 0); MAX_STRING_ITEMS], len: 0 }
+    }
+}
+
+impl Items {
+    fn push(&mut self, item: Item) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = item;
+            self.len += 1;
+        }
+    }
+
+    fn get(&self, n: usize) -> Option<Item> {
+        self.items[..self.len].get(n).copied()
+    }
+}
+
+/// Lua's name of a type tag.
+fn type_name(t: c_int) -> &'static str {
+    match t {
+        ffi::LUA_TNIL | ffi::LUA_TNONE => "nil",
+        ffi::LUA_TBOOLEAN => "boolean",
+        ffi::LUA_TNUMBER => "number",
+        ffi::LUA_TSTRING => "string",
+        ffi::LUA_TTABLE => "table",
+        ffi::LUA_TFUNCTION => "function",
+        ffi::LUA_TTHREAD => "thread",
+        _ => "userdata",
     }
 }

@@ -6,7 +6,7 @@
 
 use mlua::{Lua, LuaString, MultiValue, Table, Value};
 
-use super::api::match_value;
+use super::api::call_match;
 use super::error::{LpegError, Result};
 use super::pattern::{Pat, build_grammar, load, push};
 use super::re_syntax::compile_str;
@@ -89,7 +89,7 @@ pub fn open_re(lua: &Lua) -> mlua::Result<Table> {
         "match",
         lua.create_function(move |lua, (s, p, i): (Value, Value, Option<i64>)| {
             let ud = memoized(lua, &memo, &p, Ok, &eq)?;
-            match_value(lua, &ud, s, i, &[])
+            call_match(lua, (ud, s, i))
         })?,
     )?;
 
@@ -98,8 +98,8 @@ pub fn open_re(lua: &Lua) -> mlua::Result<Table> {
         "find",
         lua.create_function(move |lua, (s, p, i): (Value, Value, Option<i64>)| {
             let ud = memoized(lua, &memo, &p, |base| find_pattern(lua, base), &eq)?;
-            let (first, rest) = match_value(lua, &ud, s, i, &[])?;
-            Ok(match (first, rest.first()) {
+            let found = call_match(lua, (ud, s, i))?;
+            Ok(match (found.front().cloned().unwrap_or(Value::Nil), found.get(1)) {
                 (Value::Integer(a), Some(Value::Integer(e))) => {
                     MultiValue::from_vec(vec![Value::Integer(a), Value::Integer(e - 1)])
                 }
@@ -135,7 +135,7 @@ pub fn open_re(lua: &Lua) -> mlua::Result<Table> {
                     ud
                 }
             };
-            match_value(lua, &ud, s, None, &[])
+            call_match(lua, (ud, s))
         })?,
     )?;
 

@@ -7,16 +7,13 @@
 //! batches, so a long native match is stopped like a long Lua loop.
 //! Buffers are pooled per Lua state, so a match allocates nothing once warm.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 
-use mlua::{Lua, Value};
+use mlua::Lua;
 
-use super::call;
-use super::capture::{Cap, Env, OPEN, Val, innermost_open};
+use super::capture::{Cap, OPEN, innermost_open};
 use super::error::{LpegError, Result};
-use super::eval::Eval;
 use super::program::{Instr, Program};
-use super::tables::Tables;
 use super::tree::CapKind;
 use crate::sandbox::budget;
 use crate::sandbox::limits::check_memory;
@@ -45,43 +42,39 @@ struct Frame {
     dynv: u32,
 }
 
-/// The growable state of one match.
+/// The growable state of one match (the values of match-time captures
+/// live on the Lua stack, see [`MatchTime`]).
 #[derive(Default)]
 pub struct Buffers {
     stack: Vec<Frame>,
     pub caps: Vec<Cap>,
-    /// Values returned by match-time captures.
-    pub dynv: Vec<Value>,
-    /// Evaluated capture values.
-    pub vals: Vec<Val>,
-    /// Table captures being evaluated.
-    pub tables: Tables,
 }
 
 impl Buffers {
     fn reset(&mut self) {
         self.stack.clear();
         self.caps.clear();
-        self.dynv.clear();
-        self.vals.clear();
-        self.tables.clear();
         self.stack.shrink_to(KEEP_ENTRIES);
         self.caps.shrink_to(KEEP_ENTRIES);
-        self.dynv.shrink_to(KEEP_ENTRIES);
-        self.vals.shrink_to(KEEP_ENTRIES);
-        self.tables.shrink_to(KEEP_ENTRIES);
     }
 }
 
-/// Per-state matcher settings and the buffer pool (Lua app data).
+/// Per-state matcher settings, the buffer pool and the `match` function
+/// (Lua app data).
 pub struct LpegState {
     pub maxstack: Cell<usize>,
     pool: RefCell<Vec<Buffers>>,
+    /// `lpeg.match`, for `re`'s functions.
+    pub match_fn: OnceCell<mlua::Function>,
 }
 
 impl Default for LpegState {
     fn default() -> Self {
-        LpegState { maxstack: Cell::new(DEFAULT_MAXSTACK), pool: RefCell::new(Vec::new()) }
+        LpegState {
+            maxstack: Cell::new(DEFAULT_MAXSTACK),
+            pool: RefCell::new(Vec::new()),
+            match_fn: OnceCell::new(),
+        }
     }
 }
 
@@ -138,21 +131,11 @@ fn utf8_at(s: &[u8]) -> Option<(u32, usize)> {
     (cp >= min).then_some((cp, len))
 }
 
-/// Runs the program of `env` from `init`; returns the end of the match and
-/// the steps of the last, partial batch, which the caller charges (with
-/// any capture evaluation) in one go. Match-time captures call their
-/// functions through mlua and keep their values in `bufs.dynv`.
-pub fn run(
-    env: &Env,
-    bufs: &mut Buffers,
-    maxstack: usize,
-    init: usize,
-) -> Result<(Option<usize>, u64)> {
-    run_with(env.lua, env.prog, env.subject, bufs, maxstack, init, &mut MluaTime { env })
-}
-
-/// [`run`] with match-time captures run by `rt`.
-pub(super) fn run_with<R: MatchTime>(
+/// Runs `prog` over `subject` from `init`, match-time captures run by
+/// `rt`; returns the end of the match and the steps of the last, partial
+/// batch, which the caller charges (with any capture evaluation) in one
+/// go.
+pub(super) fn run<R: MatchTime>(
     lua: &Lua,
     prog: &Program,
     subject: &[u8],
@@ -167,17 +150,18 @@ pub(super) fn run_with<R: MatchTime>(
 }
 
 /// How match-time captures run and where the values they return are kept
-/// (their count is part of each backtrack entry).
+/// (their count is part of each backtrack entry). The C-function `match`
+/// runs them on the Lua stack (`fast`), so the VM itself stays safe code.
 pub(super) trait MatchTime {
     /// How many values match-time captures hold now.
-    fn dyn_len(&self, bufs: &Buffers) -> u32;
+    fn dyn_len(&self) -> u32;
     /// Drops the values past the first `n` (on backtracking).
-    fn dyn_truncate(&mut self, bufs: &mut Buffers, n: u32);
+    fn dyn_truncate(&mut self, n: u32);
     /// Calls the function of the match-time capture opened at
-    /// `bufs.caps[open]`, closing at `pos`, with the values of the captures
+    /// `caps[open]`, closing at `pos`, with the values of the captures
     /// nested in it; keeps the values it returns after the first. `None`
     /// when the function makes the match fail.
-    fn call(&mut self, bufs: &mut Buffers, open: usize, pos: usize) -> Result<Option<Resumed>>;
+    fn call(&mut self, caps: &[Cap], open: usize, pos: usize) -> Result<Option<Resumed>>;
 }
 
 /// Where a match goes on after a match-time capture, and the values the
@@ -196,50 +180,6 @@ pub(super) fn returned_position(n: i64, pos: usize, len: usize) -> Result<usize>
         return Err(LpegError::InvalidPosition);
     }
     Ok(p)
-}
-
-/// Match-time captures called through mlua, their values in `bufs.dynv`.
-struct MluaTime<'e, 'a> {
-    env: &'e Env<'a>,
-}
-
-impl MatchTime for MluaTime<'_, '_> {
-    fn dyn_len(&self, bufs: &Buffers) -> u32 {
-        bufs.dynv.len() as u32
-    }
-
-    fn dyn_truncate(&mut self, bufs: &mut Buffers, n: u32) {
-        bufs.dynv.truncate(n as usize);
-    }
-
-    fn call(&mut self, bufs: &mut Buffers, open: usize, pos: usize) -> Result<Option<Resumed>> {
-        let env = self.env;
-        let c = bufs.caps[open];
-        let key = env.prog.caps[c.idx as usize].key;
-        let mut vals = std::mem::take(&mut bufs.vals);
-        let mut ev = Eval::new(env, &bufs.caps, &bufs.dynv, &mut vals, &mut bufs.tables);
-        let n = ev.push_range(open + 1, bufs.caps.len())?;
-        budget::charge(env.lua, ev.steps)?;
-        let rets = call::match_time(env, &bufs.tables, key, pos, &vals[..n]);
-        vals.clear();
-        bufs.vals = vals;
-        let mut rets = rets?.into_values();
-        let newpos = match rets.next() {
-            None | Some(Value::Nil | Value::Boolean(false)) => return Ok(None),
-            Some(Value::Boolean(true)) => pos,
-            Some(Value::Integer(n)) => returned_position(n, pos, env.subject.len())?,
-            Some(Value::Number(x)) if x.fract() == 0.0 && x.abs() < 9.0e15 => {
-                returned_position(x as i64, pos, env.subject.len())?
-            }
-            Some(_) => return Err(LpegError::InvalidPosition),
-        };
-        let start = bufs.dynv.len();
-        for v in rets {
-            grow(env.lua, &mut bufs.dynv)?;
-            bufs.dynv.push(v);
-        }
-        Ok(Some(Resumed { pos: newpos, first: start as u32, count: bufs.dynv.len() - start }))
-    }
 }
 
 struct Machine<'e, R> {
@@ -270,7 +210,7 @@ impl<R: MatchTime> Machine<'_, R> {
 
     #[inline]
     fn push_frame(&mut self, pc: usize, pos: u32) -> Result<()> {
-        let dynv = self.rt.dyn_len(self.bufs);
+        let dynv = self.rt.dyn_len();
         let stack = &mut self.bufs.stack;
         if stack.len() >= self.maxstack {
             return Err(LpegError::StackOverflow(self.maxstack));
@@ -292,7 +232,7 @@ impl<R: MatchTime> Machine<'_, R> {
         while let Some(f) = self.bufs.stack.pop() {
             if f.pos != CALL {
                 self.bufs.caps.truncate(f.cap as usize);
-                self.rt.dyn_truncate(self.bufs, f.dynv);
+                self.rt.dyn_truncate(f.dynv);
                 return Some((f.pc as usize, f.pos as usize));
             }
         }
@@ -403,7 +343,7 @@ impl<R: MatchTime> Machine<'_, R> {
                     continue;
                 }
                 Instr::PartialCommit(t) => {
-                    let (ncap, ndyn) = (self.bufs.caps.len() as u32, self.rt.dyn_len(self.bufs));
+                    let (ncap, ndyn) = (self.bufs.caps.len() as u32, self.rt.dyn_len());
                     if let Some(top) = self.bufs.stack.last_mut() {
                         top.pos = pos as u32;
                         top.cap = ncap;
@@ -416,7 +356,7 @@ impl<R: MatchTime> Machine<'_, R> {
                     if let Some(f) = self.bufs.stack.pop() {
                         pos = f.pos as usize;
                         self.bufs.caps.truncate(f.cap as usize);
-                        self.rt.dyn_truncate(self.bufs, f.dynv);
+                        self.rt.dyn_truncate(f.dynv);
                     }
                     pc = t as usize;
                     continue;
@@ -490,7 +430,8 @@ impl<R: MatchTime> Machine<'_, R> {
     fn match_time(&mut self, pos: usize) -> Result<Option<usize>> {
         let open = innermost_open(&self.bufs.caps);
         let c = self.bufs.caps[open];
-        let Some(Resumed { pos: newpos, first, count }) = self.rt.call(self.bufs, open, pos)?
+        let Some(Resumed { pos: newpos, first, count }) =
+            self.rt.call(&self.bufs.caps, open, pos)?
         else {
             return Ok(None);
         };

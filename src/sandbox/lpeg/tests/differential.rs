@@ -3,18 +3,16 @@
 //! programs must give the same end position and capture values on random
 //! subjects.
 
-use mlua::Lua;
+use mlua::{Function, Lua};
 use proptest::prelude::*;
 
-use crate::sandbox::lpeg::capture::{Env, Val};
+use super::state;
 use crate::sandbox::lpeg::charset::Charset;
 use crate::sandbox::lpeg::compile::{compile, compile_naive};
-use crate::sandbox::lpeg::eval::Eval;
 use crate::sandbox::lpeg::grammar::{Grammar, Rule, grammar_node};
-use crate::sandbox::lpeg::pattern::{Pat, push};
+use crate::sandbox::lpeg::pattern::push_with_program;
 use crate::sandbox::lpeg::program::Program;
 use crate::sandbox::lpeg::tree::{self, CapKind, Kind, Tree};
-use crate::sandbox::lpeg::vm;
 
 /// A pattern to build.
 #[derive(Debug, Clone)]
@@ -92,35 +90,26 @@ pub(super) fn build(s: &Spec) -> Option<Tree> {
     })
 }
 
-/// What a match gives: the end and the captured values, as text.
-fn outcome(
-    lua: &Lua,
-    ud: &mlua::AnyUserData,
-    prog: &Program,
-    subject: &[u8],
-) -> Option<(usize, Vec<String>)> {
-    let subject_value = mlua::Value::Nil;
-    let env = Env::new(lua, prog, subject, &subject_value, ud, &[]);
-    let mut bufs = vm::Buffers::default();
-    let end = vm::run(&env, &mut bufs, 10_000, 0).expect("no errors").0?;
-    let mut vals = Vec::new();
-    Eval::new(&env, &bufs.caps, &bufs.dynv, &mut vals, &mut bufs.tables)
-        .push_range(0, bufs.caps.len())
-        .expect("evaluates");
-    let text = vals
-        .into_iter()
-        .map(|v| match v {
-            Val::Str(a, b) => {
-                String::from_utf8_lossy(&subject[a as usize..b as usize]).into_owned()
-            }
-            Val::Int(n) => format!("#{n}"),
-            Val::Lua(v) => format!("{v:?}"),
-            Val::Tab(t) => format!("table {t}"),
-            Val::Const(k) => format!("const {k}"),
-        })
-        .collect();
-    Some((end, text))
+/// What `lpeg.match` gives with program `prog`: its values, as text.
+fn outcome(lua: &Lua, prog: Program, subject: &str) -> Vec<String> {
+    let p = push_with_program(lua, prog).expect("pattern");
+    let f: Function = lua.globals().get("lpeg_match_text").expect("helper");
+    f.call((p, subject)).expect("no errors")
 }
+
+/// Matches and turns the values into text (strings as they are, numbers
+/// prefixed with `#`).
+const MATCH_TEXT: &str = r##"
+function lpeg_match_text(p, s)
+  local r = table.pack(lpeg.match(p, s))
+  local out = {}
+  for i = 1, r.n do
+    local v = r[i]
+    out[i] = type(v) == "number" and "#" .. v or tostring(v)
+  end
+  return out
+end
+"##;
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
@@ -131,13 +120,13 @@ proptest! {
         subjects in proptest::collection::vec("[abcd]{0,8}", 8),
     ) {
         let Some(t) = build(&s) else { return Ok(()) };
-        let lua = Lua::new();
-        let ud = push(&lua, Pat::new(tree::leaf(Kind::True))).expect("pattern");
-        let fast = compile(&t, &|k| format!("{k}"), &mut |_| Ok(())).expect("compiles");
-        let plain = compile_naive(&t).expect("compiles");
+        let lua = state();
+        lua.load(MATCH_TEXT).exec().expect("helper");
         for subject in &subjects {
-            let a = outcome(&lua, &ud, &fast, subject.as_bytes());
-            let b = outcome(&lua, &ud, &plain, subject.as_bytes());
+            let fast = compile(&t, &|k| format!("{k}"), &mut |_| Ok(())).expect("compiles");
+            let plain = compile_naive(&t).expect("compiles");
+            let a = outcome(&lua, fast, subject);
+            let b = outcome(&lua, plain, subject);
             prop_assert_eq!(a, b, "pattern {:?} on {:?}", s, subject);
         }
     }

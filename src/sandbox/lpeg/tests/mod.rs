@@ -3,11 +3,11 @@
 //! modules loaded as globals.
 
 mod basics;
+mod c_function;
 mod captures;
 mod differential;
 mod grammars;
 mod limits;
-mod paths;
 mod re;
 
 use mlua::Lua;
