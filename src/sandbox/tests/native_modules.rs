@@ -5,15 +5,13 @@
 use super::{config, script, start, start_with, test_pack};
 use crate::sandbox::{ProcessStatus, SandboxKind};
 
-/// Runs `call` in `process_message` of a filter whose `p` cannot match the
-/// `mib` MiB `subject` before its end (the memory limit leaves room for a
-/// 32 MiB subject), and checks that the instruction limit stops it.
-fn assert_lpeg_match_is_stopped(mib: usize, call: &str) {
+/// The error `process_message` of a filter gives when it runs `call`
+/// after the top-level `setup` (which loads `lpeg`), with `memory_limit`.
+fn lpeg_filter_error(setup: &str, call: &str, memory_limit: usize) -> String {
     let s = script(&format!(
         r#"
 local lpeg = require "lpeg"
-local subject = string.rep("a", {mib} * 1024 * 1024)
-local p = (lpeg.P(1) - "z")^0 * "z"
+{setup}
 function process_message()
     {call}
     return 0
@@ -21,10 +19,21 @@ end
 "#
     ));
     let mut cfg = config(SandboxKind::Filter, &s);
-    cfg.memory_limit = 96 * 1024 * 1024;
+    cfg.memory_limit = memory_limit;
     let mut sb = start_with(cfg, s).0;
-    let err = sb.process_message(&test_pack()).unwrap_err();
-    assert!(err.message.contains("instruction_limit exceeded"), "{}", err.message);
+    sb.process_message(&test_pack()).unwrap_err().message
+}
+
+/// Runs `call` with a `p` that cannot match the `mib` MiB `subject` before
+/// its end (the memory limit leaves room for a 32 MiB subject), and checks
+/// that the instruction limit stops it.
+fn assert_lpeg_match_is_stopped(mib: usize, call: &str) {
+    let setup = format!(
+        r#"local subject = string.rep("a", {mib} * 1024 * 1024)
+local p = (lpeg.P(1) - "z")^0 * "z""#
+    );
+    let err = lpeg_filter_error(&setup, call, 96 * 1024 * 1024);
+    assert!(err.contains("instruction_limit exceeded"), "{err}");
 }
 
 #[test]
@@ -37,34 +46,21 @@ fn lpeg_budget_error_cannot_be_caught_with_pcall() {
     assert_lpeg_match_is_stopped(8, "for i = 1, 100 do pcall(p.match, p, subject) end");
 }
 
-/// Runs `call` (a match on a 4 MiB subject) in `process_message` of a
-/// filter with a 2 MiB memory limit and checks that the limit terminates
-/// the call even through `pcall`.
-fn assert_lpeg_match_hits_the_memory_limit(call: &str) {
-    let s = script(&format!(
-        r#"
-local lpeg = require "lpeg"
-local captures = lpeg.Ct(lpeg.C(1)^0)
-local values = lpeg.Ct(lpeg.Cmt(1, function(_, i) return i, i, i end)^0)
-function process_message()
-    local subject = string.rep("a", 4 * 1024 * 1024)
-    {call}
-    return 0
-end
-"#
-    ));
-    let mut cfg = config(SandboxKind::Filter, &s);
-    cfg.memory_limit = 6 * 1024 * 1024;
-    let mut sb = start_with(cfg, s).0;
-    let err = sb.process_message(&test_pack()).unwrap_err();
-    assert_eq!(err.message, "process_message() not enough memory", "{call}");
-}
-
 #[test]
 fn lpeg_captures_past_the_memory_limit_terminate_the_call() {
-    assert_lpeg_match_hits_the_memory_limit("captures:match(subject)");
-    assert_lpeg_match_hits_the_memory_limit("pcall(captures.match, captures, subject)");
-    assert_lpeg_match_hits_the_memory_limit("pcall(values.match, values, subject)");
+    // A 4 MiB subject under a 6 MiB limit: its captures cannot fit.
+    let setup = r#"local captures = lpeg.Ct(lpeg.C(1)^0)
+local values = lpeg.Ct(lpeg.Cmt(1, function(_, i) return i, i, i end)^0)
+local subst = lpeg.Cs((lpeg.P(1) / "%0%0")^0)"#;
+    for call in [
+        "captures:match(string.rep('a', 4 * 1024 * 1024))",
+        "pcall(captures.match, captures, string.rep('a', 4 * 1024 * 1024))",
+        "pcall(values.match, values, string.rep('a', 4 * 1024 * 1024))",
+        "pcall(subst.match, subst, string.rep('a', 4 * 1024 * 1024))",
+    ] {
+        let err = lpeg_filter_error(setup, call, 6 * 1024 * 1024);
+        assert_eq!(err, "process_message() not enough memory", "{call}");
+    }
 }
 
 #[test]
