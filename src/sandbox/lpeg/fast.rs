@@ -74,7 +74,7 @@ pub fn create(
     compile: Function,
     sample: AnyUserData,
 ) -> mlua::Result<Function> {
-    // SAFETY: inside mlua's protected call with the two arguments on the
+    // SAFETY: inside mlua's protected call with the three arguments on the
     // stack; raw calls only, nothing with a destructor held. The pattern
     // metatable's `__index` is mlua's methods table (patterns have
     // methods but no fields); the closure replaces its `match` entry.
