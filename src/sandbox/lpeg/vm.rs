@@ -1,8 +1,8 @@
 //! The backtracking matching machine.
 //!
-//! It runs a [`Program`](super::program::Program) over a subject with a
+//! It runs a [`Program`] over a subject with a
 //! bounded backtrack stack (`lpeg.setmaxstack`) and records captures in a
-//! list that [`Eval`] turns into values. Every instruction (and every byte
+//! list that `push` turns into Lua values. Every instruction (and every byte
 //! a span consumes) is charged to the sandbox's instruction budget in
 //! batches, so a long native match is stopped like a long Lua loop.
 //! Buffers are pooled per Lua state, so a match allocates nothing once warm.
