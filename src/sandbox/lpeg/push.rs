@@ -76,9 +76,11 @@ impl<'e> PushEval<'e> {
         Ok(n)
     }
 
+    /// Counts `n` steps of work, charging the budget every batch so a
+    /// costly evaluation is stopped while it runs.
     #[inline]
-    fn tick(&mut self) -> Result<()> {
-        self.steps += 1;
+    fn tick(&mut self, n: u64) -> Result<()> {
+        self.steps += n;
         if self.steps >= u64::from(BATCH) {
             budget::charge(self.lua, self.steps)?;
             self.steps = 0;
@@ -136,7 +138,7 @@ impl<'e> PushEval<'e> {
 
     /// Pushes the values of entry `i`; returns the next index and the count.
     unsafe fn push(&mut self, i: usize) -> Result<(usize, usize)> {
-        self.tick()?;
+        self.tick(1)?;
         // SAFETY (whole body): raw calls on the protected state; room for
         // the values pushed at each level is checked here.
         unsafe {
@@ -299,7 +301,8 @@ impl<'e> PushEval<'e> {
 
     unsafe fn function(&mut self, i: usize) -> Result<(usize, usize)> {
         let key = self.key(i);
-        if self.prog.tonumber.get(key as usize - 1) == Some(&true)
+        let is_tonumber = (key as usize).checked_sub(1).and_then(|k| self.prog.tonumber.get(k));
+        if is_tonumber == Some(&true)
             && let Some((a, b)) = self.single_text(i)
             && let Some(n) = decimal_integer(self.bytes(a, b))
         {
@@ -355,16 +358,6 @@ impl<'e> PushEval<'e> {
         }
     }
 
-    /// Counts `n` steps of work (a back reference's scan).
-    fn tick_n(&mut self, n: u64) -> Result<()> {
-        self.steps += n;
-        if self.steps >= u64::from(BATCH) {
-            budget::charge(self.lua, self.steps)?;
-            self.steps = 0;
-        }
-        Ok(())
-    }
-
     unsafe fn argument(&mut self, i: usize) -> Result<(usize, usize)> {
         let n = self.prog.caps[self.caps[i].idx as usize].n;
         let (first, count) = self.args;
@@ -406,7 +399,7 @@ impl<'e> PushEval<'e> {
                 // SAFETY: as for `push`.
                 && (gkey == key || unsafe { self.same_key(gkey, key) })
             {
-                self.tick_n((i - j) as u64)?;
+                self.tick((i - j) as u64)?;
                 return Ok(j);
             }
         }
