@@ -36,7 +36,7 @@ use super::api::init_position;
 use super::capture::Cap;
 use super::error::{LpegError, Result};
 use super::program::Program;
-use super::push::PushEval;
+use super::push::{MatchStack, PushEval};
 use super::vm::{self, Buffers, MatchTime, Resumed, returned_position};
 use crate::sandbox::budget;
 use crate::sandbox::guard::error_text;
@@ -302,8 +302,8 @@ unsafe fn run(state: *mut ffi::lua_State, ctx: &mut Ctx, kt: c_int) -> Result<c_
     let bufs = &mut *ctx.bufs;
     let dyn_base = SUBJECT + nextra;
     let args = (SUBJECT + 1, nextra);
-    let mut rt = StackTime { state, lua, prog, subject, kt, dyn_base, args };
-    let (end, unbilled) = vm::run(lua, prog, subject, bufs, maxstack, init, &mut rt)?;
+    let mut m = MatchStack { state, lua, prog, subject, kt, dyn_base, args };
+    let (end, unbilled) = vm::run(lua, prog, subject, bufs, maxstack, init, &mut m)?;
     // SAFETY: pushes within the slots checked here, on the protected state.
     unsafe {
         if ffi::lua_checkstack(state, 2) == 0 {
@@ -314,8 +314,7 @@ unsafe fn run(state: *mut ffi::lua_State, ctx: &mut Ctx, kt: c_int) -> Result<c_
             ffi::lua_pushnil(state);
             return Ok(1);
         };
-        let mut ev = PushEval::new(state, lua, prog, subject, &bufs.caps, kt, dyn_base);
-        ev.args = args;
+        let mut ev = PushEval::new(m, &bufs.caps);
         let n = ev.push_range(0, bufs.caps.len())?;
         budget::charge(lua, unbilled + ev.steps)?;
         if n == 0 {
@@ -328,18 +327,7 @@ unsafe fn run(state: *mut ffi::lua_State, ctx: &mut Ctx, kt: c_int) -> Result<c_
 
 /// Match-time captures called with `lua_call`; the values they return are
 /// kept on the stack above `dyn_base` (the protected call's arguments).
-struct StackTime<'a> {
-    state: *mut ffi::lua_State,
-    lua: &'a Lua,
-    prog: &'a Program,
-    subject: &'a [u8],
-    kt: c_int,
-    dyn_base: c_int,
-    /// The extra arguments of `match` (first index, count).
-    args: (c_int, c_int),
-}
-
-impl MatchTime for StackTime<'_> {
+impl MatchTime for MatchStack<'_> {
     fn dyn_len(&self) -> u32 {
         // SAFETY: reading the top of a valid state.
         (unsafe { ffi::lua_gettop(self.state) } - self.dyn_base) as u32
@@ -362,39 +350,33 @@ impl MatchTime for StackTime<'_> {
                 return Err(LpegError::TooManyCaptures);
             }
             let before = ffi::lua_gettop(state);
-            if self.kt != 0 {
-                ffi::lua_rawgeti(state, self.kt, ffi::lua_Integer::from(key));
-            } else {
-                ffi::lua_pushnil(state);
-            }
+            self.push_kvalue(key);
             ffi::lua_pushvalue(state, SUBJECT);
             ffi::lua_pushinteger(state, pos as ffi::lua_Integer + 1);
-            let (lua, prog, subject) = (self.lua, self.prog, self.subject);
-            let (kt, dyn_base) = (self.kt, self.dyn_base);
-            let mut ev = PushEval::new(state, lua, prog, subject, caps, kt, dyn_base);
-            ev.args = self.args;
+            let mut ev = PushEval::new(*self, caps);
             let n = ev.push_range(open + 1, caps.len())?;
-            budget::charge(lua, ev.steps)?;
+            budget::charge(self.lua, ev.steps)?;
             let nargs = c_int::try_from(n + 2).map_err(|_| LpegError::TooManyCaptures)?;
             ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
             let nres = ffi::lua_gettop(state) - before;
             let ret = before + 1;
-            let newpos = match ffi::lua_type(state, ret) {
-                _ if nres == 0 => None,
-                ffi::LUA_TNIL => None,
-                ffi::LUA_TBOOLEAN => (ffi::lua_toboolean(state, ret) != 0).then_some(pos),
-                ffi::LUA_TNUMBER if ffi::lua_isinteger(state, ret) != 0 => {
-                    Some(returned_position(ffi::lua_tointeger(state, ret), pos, subject.len())?)
-                }
-                ffi::LUA_TNUMBER => {
-                    let x = ffi::lua_tonumber(state, ret);
-                    if x.fract() != 0.0 || x.abs() >= 9.0e15 {
-                        return Err(LpegError::InvalidPosition);
+            let newpos =
+                match ffi::lua_type(state, ret) {
+                    _ if nres == 0 => None,
+                    ffi::LUA_TNIL => None,
+                    ffi::LUA_TBOOLEAN => (ffi::lua_toboolean(state, ret) != 0).then_some(pos),
+                    ffi::LUA_TNUMBER if ffi::lua_isinteger(state, ret) != 0 => Some(
+                        returned_position(ffi::lua_tointeger(state, ret), pos, self.subject.len())?,
+                    ),
+                    ffi::LUA_TNUMBER => {
+                        let x = ffi::lua_tonumber(state, ret);
+                        if x.fract() != 0.0 || x.abs() >= 9.0e15 {
+                            return Err(LpegError::InvalidPosition);
+                        }
+                        Some(returned_position(x as i64, pos, self.subject.len())?)
                     }
-                    Some(returned_position(x as i64, pos, subject.len())?)
-                }
-                _ => return Err(LpegError::InvalidPosition),
-            };
+                    _ => return Err(LpegError::InvalidPosition),
+                };
             let Some(newpos) = newpos else {
                 ffi::lua_settop(state, before);
                 return Ok(None);

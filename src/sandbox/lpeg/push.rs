@@ -26,13 +26,14 @@ use crate::sandbox::budget;
 /// Deepest nesting of captures evaluated (LPeg's limit).
 const MAX_NESTING: u32 = 200;
 
-/// Evaluates (part of) a capture list onto the stack of `state`.
-pub struct PushEval<'e> {
+/// One match on the Lua stack: the state running the protected call, the
+/// stack slots it uses, the program and the subject.
+#[derive(Clone, Copy)]
+pub struct MatchStack<'e> {
     pub state: *mut ffi::lua_State,
     pub lua: &'e Lua,
     pub prog: &'e Program,
     pub subject: &'e [u8],
-    pub caps: &'e [Cap],
     /// Stack index of the pattern's ktable, 0 when it has none.
     pub kt: c_int,
     /// Stack index below the first value of match-time captures.
@@ -40,23 +41,37 @@ pub struct PushEval<'e> {
     /// Stack index of `match`'s first extra argument (for `Carg`) and how
     /// many there are.
     pub args: (c_int, c_int),
+}
+
+impl MatchStack<'_> {
+    /// Pushes ktable entry `key` (nil when the pattern has no ktable).
+    ///
+    /// # Safety
+    /// A free stack slot.
+    pub unsafe fn push_kvalue(&self, key: u32) {
+        // SAFETY: raw read of the ktable at its checked index.
+        unsafe {
+            if self.kt != 0 {
+                ffi::lua_rawgeti(self.state, self.kt, ffi::lua_Integer::from(key));
+            } else {
+                ffi::lua_pushnil(self.state);
+            }
+        }
+    }
+}
+
+/// Evaluates (part of) a capture list onto the stack of `m.state`.
+pub struct PushEval<'e> {
+    m: MatchStack<'e>,
+    caps: &'e [Cap],
     depth: u32,
     /// Steps not charged yet (the caller charges them at the end).
     pub steps: u64,
 }
 
 impl<'e> PushEval<'e> {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        state: *mut ffi::lua_State,
-        lua: &'e Lua,
-        prog: &'e Program,
-        subject: &'e [u8],
-        caps: &'e [Cap],
-        kt: c_int,
-        dyn_base: c_int,
-    ) -> Self {
-        PushEval { state, lua, prog, subject, caps, kt, dyn_base, args: (0, 0), depth: 0, steps: 0 }
+    pub fn new(m: MatchStack<'e>, caps: &'e [Cap]) -> Self {
+        PushEval { m, caps, depth: 0, steps: 0 }
     }
 
     /// Pushes the values of the captures in `from..to`; returns how many.
@@ -82,7 +97,7 @@ impl<'e> PushEval<'e> {
     fn tick(&mut self, n: u64) -> Result<()> {
         self.steps += n;
         if self.steps >= u64::from(BATCH) {
-            budget::charge(self.lua, self.steps)?;
+            budget::charge(self.m.lua, self.steps)?;
             self.steps = 0;
         }
         Ok(())
@@ -100,19 +115,19 @@ impl<'e> PushEval<'e> {
     fn room(&self, n: usize) -> Result<()> {
         let n = c_int::try_from(n).map_err(|_| LpegError::TooManyCaptures)?;
         // SAFETY: a valid state; checking the stack never raises.
-        if unsafe { ffi::lua_checkstack(self.state, n) } == 0 {
+        if unsafe { ffi::lua_checkstack(self.m.state, n) } == 0 {
             return Err(LpegError::TooManyCaptures);
         }
         Ok(())
     }
 
     fn key(&self, i: usize) -> u32 {
-        self.prog.caps[self.caps[i].idx as usize].key
+        self.m.prog.caps[self.caps[i].idx as usize].key
     }
 
     fn bytes(&self, a: u32, b: u32) -> &'e [u8] {
         let (a, b) = (a as usize, b as usize);
-        self.subject.get(a..b.max(a)).unwrap_or_default()
+        self.m.subject.get(a..b.max(a)).unwrap_or_default()
     }
 
     /// # Safety
@@ -120,20 +135,7 @@ impl<'e> PushEval<'e> {
     unsafe fn push_str(&self, a: u32, b: u32) {
         let bytes = self.bytes(a, b);
         // SAFETY: Lua copies the bytes.
-        unsafe { ffi::lua_pushlstring(self.state, bytes.as_ptr().cast(), bytes.len()) };
-    }
-
-    /// # Safety
-    /// A free stack slot.
-    unsafe fn push_kvalue(&self, key: u32) {
-        // SAFETY: raw read of the ktable at its checked index.
-        unsafe {
-            if self.kt != 0 {
-                ffi::lua_rawgeti(self.state, self.kt, ffi::lua_Integer::from(key));
-            } else {
-                ffi::lua_pushnil(self.state);
-            }
-        }
+        unsafe { ffi::lua_pushlstring(self.m.state, bytes.as_ptr().cast(), bytes.len()) };
     }
 
     /// Pushes the values of entry `i`; returns the next index and the count.
@@ -146,7 +148,7 @@ impl<'e> PushEval<'e> {
             let c = self.caps[i];
             match c.kind {
                 CapKind::Position => {
-                    ffi::lua_pushinteger(self.state, i64::from(c.pos) + 1);
+                    ffi::lua_pushinteger(self.m.state, i64::from(c.pos) + 1);
                     Ok((i + 1, 1))
                 }
                 CapKind::Const => self.constant(i),
@@ -162,10 +164,10 @@ impl<'e> PushEval<'e> {
                 CapKind::Subst => self.subst(i),
                 CapKind::Fold => self.fold(i),
                 CapKind::Runtime => {
-                    let first = self.dyn_base + c.idx as c_int;
+                    let first = self.m.dyn_base + c.idx as c_int;
                     self.room(usize::from(c.count))?;
                     for k in 1..=c_int::from(c.count) {
-                        ffi::lua_pushvalue(self.state, first + k);
+                        ffi::lua_pushvalue(self.m.state, first + k);
                     }
                     Ok((i + 1, usize::from(c.count)))
                 }
@@ -213,12 +215,12 @@ impl<'e> PushEval<'e> {
     }
 
     unsafe fn constant(&mut self, i: usize) -> Result<(usize, usize)> {
-        let d = self.prog.caps[self.caps[i].idx as usize];
+        let d = self.m.prog.caps[self.caps[i].idx as usize];
         // SAFETY: room checked for all the values.
         unsafe {
             self.room(d.n as usize)?;
             for k in d.key..d.key + d.n {
-                self.push_kvalue(k);
+                self.m.push_kvalue(k);
             }
         }
         Ok((skip(self.caps, i), d.n as usize))
@@ -234,25 +236,25 @@ impl<'e> PushEval<'e> {
                 self.push_str(c.pos, c.pos + c.len);
                 return Ok((i + 1, 1));
             }
-            let base = ffi::lua_gettop(self.state);
+            let base = ffi::lua_gettop(self.m.state);
             let (next, end, n) = self.children(i)?;
             self.room(1)?;
             self.push_str(c.pos, end);
             if n > 0 {
-                ffi::lua_rotate(self.state, base + 1, 1);
+                ffi::lua_rotate(self.m.state, base + 1, 1);
             }
             Ok((next, n + 1))
         }
     }
 
     unsafe fn table(&mut self, i: usize) -> Result<(usize, usize)> {
-        let (narr, nrec) = table_sizes(self.prog, self.caps, i);
+        let (narr, nrec) = table_sizes(self.m.prog, self.caps, i);
         let size = |n: usize| c_int::try_from(n).unwrap_or(c_int::MAX);
         // SAFETY: as for `push`; each entry is stored as soon as its
         // values are pushed, so the stack holds the table plus one entry.
         unsafe {
-            ffi::lua_createtable(self.state, size(narr), size(nrec));
-            let t = ffi::lua_gettop(self.state);
+            ffi::lua_createtable(self.m.state, size(narr), size(nrec));
+            let t = ffi::lua_gettop(self.m.state);
             if !self.caps[i].is_open() {
                 return Ok((i + 1, 1));
             }
@@ -260,19 +262,19 @@ impl<'e> PushEval<'e> {
             let mut j = i + 1;
             let mut len: ffi::lua_Integer = 0;
             while j < self.caps.len() && self.caps[j].kind != CapKind::Close {
-                match named_group(self.prog, &self.caps[j]) {
+                match named_group(self.m.prog, &self.caps[j]) {
                     Some(key) => {
-                        self.push_kvalue(key);
+                        self.m.push_kvalue(key);
                         let (next, _) = self.nested_or_whole(j)?;
-                        ffi::lua_settop(self.state, t + 2);
-                        ffi::lua_rawset(self.state, t);
+                        ffi::lua_settop(self.m.state, t + 2);
+                        ffi::lua_rawset(self.m.state, t);
                         j = next;
                     }
                     None => {
                         let (next, k) = self.push(j)?;
                         let k = k as ffi::lua_Integer;
                         for m in (1..=k).rev() {
-                            ffi::lua_rawseti(self.state, t, len + m);
+                            ffi::lua_rawseti(self.m.state, t, len + m);
                         }
                         len += k;
                         j = next;
@@ -301,23 +303,23 @@ impl<'e> PushEval<'e> {
 
     unsafe fn function(&mut self, i: usize) -> Result<(usize, usize)> {
         let key = self.key(i);
-        let is_tonumber = (key as usize).checked_sub(1).and_then(|k| self.prog.tonumber.get(k));
+        let is_tonumber = (key as usize).checked_sub(1).and_then(|k| self.m.prog.tonumber.get(k));
         if is_tonumber == Some(&true)
             && let Some((a, b)) = self.single_text(i)
             && let Some(n) = decimal_integer(self.bytes(a, b))
         {
             // SAFETY: `push` checked the slot.
-            unsafe { ffi::lua_pushinteger(self.state, n) };
+            unsafe { ffi::lua_pushinteger(self.m.state, n) };
             return Ok((skip(self.caps, i), 1));
         }
         // SAFETY: as for `push`; the call may raise, unwinding to the
         // protected call.
         unsafe {
-            let base = ffi::lua_gettop(self.state);
-            self.push_kvalue(key);
+            let base = ffi::lua_gettop(self.m.state);
+            self.m.push_kvalue(key);
             let (next, k) = self.nested_or_whole(i)?;
-            ffi::lua_call(self.state, k as c_int, ffi::LUA_MULTRET);
-            Ok((next, (ffi::lua_gettop(self.state) - base) as usize))
+            ffi::lua_call(self.m.state, k as c_int, ffi::LUA_MULTRET);
+            Ok((next, (ffi::lua_gettop(self.m.state) - base) as usize))
         }
     }
 
@@ -325,14 +327,14 @@ impl<'e> PushEval<'e> {
         // SAFETY: as for `push`; the index may call a metamethod, which
         // may raise.
         unsafe {
-            let base = ffi::lua_gettop(self.state);
-            self.push_kvalue(self.key(i));
+            let base = ffi::lua_gettop(self.m.state);
+            self.m.push_kvalue(self.key(i));
             let (next, _) = self.nested_or_whole(i)?;
-            ffi::lua_settop(self.state, base + 2);
-            ffi::lua_gettable(self.state, base + 1);
-            ffi::lua_replace(self.state, base + 1);
-            if ffi::lua_type(self.state, base + 1) == ffi::LUA_TNIL {
-                ffi::lua_settop(self.state, base);
+            ffi::lua_settop(self.m.state, base + 2);
+            ffi::lua_gettable(self.m.state, base + 1);
+            ffi::lua_replace(self.m.state, base + 1);
+            if ffi::lua_type(self.m.state, base + 1) == ffi::LUA_TNIL {
+                ffi::lua_settop(self.m.state, base);
                 return Ok((next, 0));
             }
             Ok((next, 1))
@@ -340,31 +342,31 @@ impl<'e> PushEval<'e> {
     }
 
     unsafe fn numbered(&mut self, i: usize) -> Result<(usize, usize)> {
-        let want = self.prog.caps[self.caps[i].idx as usize].n as c_int;
+        let want = self.m.prog.caps[self.caps[i].idx as usize].n as c_int;
         if want == 0 {
             return Ok((skip(self.caps, i), 0));
         }
         // SAFETY: as for `push`.
         unsafe {
-            let base = ffi::lua_gettop(self.state);
+            let base = ffi::lua_gettop(self.m.state);
             let (next, n) = self.nested_or_whole(i)?;
             if want as usize > n {
                 return Err(LpegError::NoCapture(want as u32));
             }
-            ffi::lua_pushvalue(self.state, base + want);
-            ffi::lua_replace(self.state, base + 1);
-            ffi::lua_settop(self.state, base + 1);
+            ffi::lua_pushvalue(self.m.state, base + want);
+            ffi::lua_replace(self.m.state, base + 1);
+            ffi::lua_settop(self.m.state, base + 1);
             Ok((next, 1))
         }
     }
 
     unsafe fn argument(&mut self, i: usize) -> Result<(usize, usize)> {
-        let n = self.prog.caps[self.caps[i].idx as usize].n;
-        let (first, count) = self.args;
+        let n = self.m.prog.caps[self.caps[i].idx as usize].n;
+        let (first, count) = self.m.args;
         match c_int::try_from(n) {
             Ok(k) if k >= 1 && k <= count => {
                 // SAFETY: an extra argument's slot; `push` checked room.
-                unsafe { ffi::lua_pushvalue(self.state, first + k - 1) };
+                unsafe { ffi::lua_pushvalue(self.m.state, first + k - 1) };
                 Ok((skip(self.caps, i), 1))
             }
             _ => Err(LpegError::AbsentArg(n)),
@@ -395,7 +397,7 @@ impl<'e> PushEval<'e> {
                 // An enclosing capture: keep looking before it.
                 continue;
             }
-            if let Some(gkey) = named_group(self.prog, &self.caps[j])
+            if let Some(gkey) = named_group(self.m.prog, &self.caps[j])
                 // SAFETY: as for `push`.
                 && (gkey == key || unsafe { self.same_key(gkey, key) })
             {
@@ -411,10 +413,10 @@ impl<'e> PushEval<'e> {
     unsafe fn same_key(&self, a: u32, b: u32) -> bool {
         // SAFETY: two pushes within `push`'s room, popped again.
         unsafe {
-            self.push_kvalue(a);
-            self.push_kvalue(b);
-            let same = ffi::lua_rawequal(self.state, -1, -2) != 0;
-            ffi::lua_settop(self.state, -3);
+            self.m.push_kvalue(a);
+            self.m.push_kvalue(b);
+            let same = ffi::lua_rawequal(self.m.state, -1, -2) != 0;
+            ffi::lua_settop(self.m.state, -3);
             same
         }
     }
@@ -424,16 +426,16 @@ impl<'e> PushEval<'e> {
         // SAFETY: one push within `push`'s room, popped again; a number is
         // converted on that copy.
         unsafe {
-            self.push_kvalue(key);
-            let text = match ffi::lua_type(self.state, -1) {
+            self.m.push_kvalue(key);
+            let text = match ffi::lua_type(self.m.state, -1) {
                 ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
                     let mut len = 0;
-                    let p = ffi::lua_tolstring(self.state, -1, &mut len);
+                    let p = ffi::lua_tolstring(self.m.state, -1, &mut len);
                     String::from_utf8_lossy(std::slice::from_raw_parts(p.cast(), len)).into_owned()
                 }
                 t => format!("(a {})", type_name(t)),
             };
-            ffi::lua_settop(self.state, -2);
+            ffi::lua_settop(self.m.state, -2);
             text
         }
     }
@@ -446,7 +448,7 @@ impl<'e> PushEval<'e> {
         self.room(4)?;
         let bytes = self.bytes(from, to);
         if bytes.len() >= LONG_TEXT {
-            budget::charge(self.lua, (bytes.len() / 64) as u64)?;
+            budget::charge(self.m.lua, (bytes.len() / 64) as u64)?;
         }
         // SAFETY: the buffer's box is on top of the stack (every caller
         // restores the stack to it); Lua copies the bytes.
@@ -460,11 +462,11 @@ impl<'e> PushEval<'e> {
         self.room(4)?;
         // SAFETY: as above, with the value above the box.
         unsafe {
-            match ffi::lua_type(self.state, -1) {
+            match ffi::lua_type(self.m.state, -1) {
                 ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
-                    let len = ffi::lua_rawlen(self.state, -1);
+                    let len = ffi::lua_rawlen(self.m.state, -1);
                     if len >= LONG_TEXT {
-                        budget::charge(self.lua, (len / 64) as u64)?;
+                        budget::charge(self.m.lua, (len / 64) as u64)?;
                     }
                     ffi::luaL_addvalue(b);
                     Ok(())
@@ -483,7 +485,7 @@ impl<'e> PushEval<'e> {
         // and the stack is back at its box before each buffer call.
         unsafe {
             let mut b = std::mem::zeroed::<ffi::luaL_Buffer>();
-            ffi::luaL_buffinit(self.state, &mut b);
+            ffi::luaL_buffinit(self.m.state, &mut b);
             let (mut cur, mut j) = (c.pos, i + 1);
             if c.is_open() {
                 self.enter()?;
@@ -491,14 +493,14 @@ impl<'e> PushEval<'e> {
                     let (start, end, _) = range(self.caps, j);
                     let start = start.max(cur);
                     self.add_text(&mut b, cur, start)?;
-                    let top = ffi::lua_gettop(self.state);
+                    let top = ffi::lua_gettop(self.m.state);
                     let (next, k) = self.push(j)?;
-                    let kept = k > 0 && ffi::lua_toboolean(self.state, top + 1) != 0;
+                    let kept = k > 0 && ffi::lua_toboolean(self.m.state, top + 1) != 0;
                     if kept {
-                        ffi::lua_settop(self.state, top + 1);
+                        ffi::lua_settop(self.m.state, top + 1);
                         self.add_value(&mut b, "replacement")?;
                     } else {
-                        ffi::lua_settop(self.state, top);
+                        ffi::lua_settop(self.m.state, top);
                         self.add_text(&mut b, start, end)?;
                     }
                     cur = end.max(start);
@@ -543,17 +545,17 @@ impl<'e> PushEval<'e> {
         // SAFETY: as for `subst`; the format string stays on the stack
         // below the buffer's box, so its bytes stay valid.
         unsafe {
-            self.push_kvalue(self.key(i));
-            let fmt_at = ffi::lua_gettop(self.state);
+            self.m.push_kvalue(self.key(i));
+            let fmt_at = ffi::lua_gettop(self.m.state);
             let mut len = 0;
-            let p = ffi::lua_tolstring(self.state, fmt_at, &mut len);
+            let p = ffi::lua_tolstring(self.m.state, fmt_at, &mut len);
             if p.is_null() {
-                let ty = type_name(ffi::lua_type(self.state, fmt_at));
+                let ty = type_name(ffi::lua_type(self.m.state, fmt_at));
                 return Err(LpegError::InvalidValue { what: "replacement", ty });
             }
             let fmt = std::slice::from_raw_parts(p.cast::<u8>(), len);
             let mut b = std::mem::zeroed::<ffi::luaL_Buffer>();
-            ffi::luaL_buffinit(self.state, &mut b);
+            ffi::luaL_buffinit(self.m.state, &mut b);
             let mut k = 0;
             while k < fmt.len() {
                 self.room(4)?;
@@ -569,13 +571,13 @@ impl<'e> PushEval<'e> {
                             Some(Item::Text(a, z)) => self.add_text(&mut b, a, z)?,
                             Some(Item::Cap(j)) => {
                                 self.enter()?;
-                                let top = ffi::lua_gettop(self.state);
+                                let top = ffi::lua_gettop(self.m.state);
                                 let (_, got) = self.push(j)?;
                                 if got > 0 {
-                                    ffi::lua_settop(self.state, top + 1);
+                                    ffi::lua_settop(self.m.state, top + 1);
                                     self.add_value(&mut b, "capture")?;
                                 } else {
-                                    ffi::lua_settop(self.state, top);
+                                    ffi::lua_settop(self.m.state, top);
                                 }
                                 self.depth -= 1;
                             }
@@ -591,7 +593,7 @@ impl<'e> PushEval<'e> {
                 }
             }
             ffi::luaL_pushresult(&mut b);
-            ffi::lua_replace(self.state, fmt_at);
+            ffi::lua_replace(self.m.state, fmt_at);
             Ok((next, 1))
         }
     }
@@ -609,20 +611,20 @@ impl<'e> PushEval<'e> {
         // SAFETY: as for `push`; the accumulator stays at `base + 1`, each
         // call's function and arguments above it.
         unsafe {
-            let base = ffi::lua_gettop(self.state);
+            let base = ffi::lua_gettop(self.m.state);
             let (mut j, n) = self.push(first)?;
             if n == 0 {
                 return Err(LpegError::NoFoldInitial);
             }
-            ffi::lua_settop(self.state, base + 1);
+            ffi::lua_settop(self.m.state, base + 1);
             while j < self.caps.len() && self.caps[j].kind != CapKind::Close {
                 self.room(2)?;
-                self.push_kvalue(key);
-                ffi::lua_pushvalue(self.state, base + 1);
+                self.m.push_kvalue(key);
+                ffi::lua_pushvalue(self.m.state, base + 1);
                 let (next, k) = self.push(j)?;
                 let nargs = c_int::try_from(k + 1).map_err(|_| LpegError::TooManyCaptures)?;
-                ffi::lua_call(self.state, nargs, 1);
-                ffi::lua_replace(self.state, base + 1);
+                ffi::lua_call(self.m.state, nargs, 1);
+                ffi::lua_replace(self.m.state, base + 1);
                 j = next;
             }
             self.depth -= 1;
